@@ -1,0 +1,422 @@
+"""The ``Replicate`` client: configuration, plugins and raw HTTP calls."""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import msgspec
+
+from . import _logging
+from ._auth import AuthProvider, TokenAuth
+from ._build import build_request
+from ._config import ClientConfig, user_agent
+from ._drivers import Flow, drive_sync
+from ._http import Body, Headers, Request, Response, SyncTransport, Timeout
+from ._plugins import TRANSPORT_ENV, Plugins
+from ._redact import Secret
+from ._retry import RetryPolicy
+from ._send import Sender, send_flow
+from .builtin import DEFAULT_TRANSPORT
+from .exceptions import ReplicateError
+
+log = logging.getLogger("replicate")
+
+_NOT_GIVEN: Any = ...
+AUTH_CHOICE_ENV = "REPLICATE_AUTH"
+RETRY_CHOICE_ENV = "REPLICATE_RETRY_POLICY"
+
+
+class Replicate:
+    """A client for Replicate's HTTP API.
+
+    ``bearer_token`` defaults to ``REPLICATE_API_TOKEN`` (or the current Cog prediction's token),
+    ``base_url`` to ``REPLICATE_BASE_URL`` and then ``https://api.replicate.com/v1``. ``timeout``
+    (a number or :class:`replicate.Timeout`) applies to each HTTP request; ``max_retries`` to each
+    call. ``transport`` is a registered transport name or a transport object; ``plugins`` are
+    plugin objects for this client only. ``verify`` is True, False, a CA bundle path or an
+    ``ssl.SSLContext``. ``auth`` and ``retry_policy`` take provider objects that win over any
+    plugin; ``auth_hosts`` replaces the allowlist of hosts besides the API origin that receive
+    the token.
+
+    A pickled client carries its configuration but no token: it resolves one in the new process
+    as a new client would (environment, Cog scope, auth plugins).
+    """
+
+    _sender: Sender
+    _transport: SyncTransport
+    _plugins: Plugins
+
+    def __init__(
+        self,
+        *,
+        bearer_token: str | None = None,
+        base_url: str | None = None,
+        timeout: float | Timeout | None = _NOT_GIVEN,
+        max_retries: int = 2,
+        default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, object] | None = None,
+        transport: str | SyncTransport | None = None,
+        plugins: Iterable[object] = (),
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
+        auth: AuthProvider | None = None,
+        retry_policy: RetryPolicy | None = None,
+        auth_hosts: Iterable[str] | None = None,
+        proxy: str | None = None,
+    ) -> None:
+        if bearer_token is not None and not isinstance(bearer_token, str):
+            raise TypeError(f"bearer_token must be a string, not {type(bearer_token).__name__}")
+        if isinstance(plugins, (str, bytes)) or not isinstance(plugins, Iterable):
+            raise TypeError("plugins must be a list of plugin objects")
+        _logging.setup_from_env()
+        config = ClientConfig(
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            default_query=default_query,
+            verify=verify,
+            proxy=proxy,
+            auth_hosts=auth_hosts,
+        )
+        self._setup(
+            config,
+            token=Secret(bearer_token) if bearer_token else None,
+            transport=transport,
+            plugins=list(plugins),
+            auth=auth,
+            retry_policy=retry_policy,
+        )
+
+    def _setup(
+        self,
+        config: ClientConfig,
+        *,
+        token: Secret | None,
+        transport: str | SyncTransport | None,
+        plugins: list[object],
+        auth: AuthProvider | None,
+        retry_policy: RetryPolicy | None,
+    ) -> None:
+        self._config = config
+        self._token = token
+        self._client_plugins = plugins
+        self._explicit_auth = auth
+        self._explicit_retry = retry_policy
+        self._closed = False
+        self._plugins = Plugins(plugins)
+        self._transport, self._transport_name = self._choose_transport(transport)
+        self._owns_transport = True
+        if auth is not None:
+            if not callable(getattr(auth, "auth_headers", None)):
+                raise TypeError("auth must have an auth_headers(request) method")
+            auth_provider: AuthProvider = auth
+        elif token is not None:
+            auth_provider = TokenAuth(token)
+        else:
+            auth_provider = self._plugins.one_answer(
+                "replicate_auth_provider", {"config": config}, choice_env=AUTH_CHOICE_ENV
+            )
+        if retry_policy is not None:
+            if not callable(getattr(retry_policy, "retry_delay", None)):
+                raise TypeError("retry_policy must have a retry_delay(...) method")
+            policy: RetryPolicy = retry_policy
+        else:
+            policy = self._plugins.one_answer(
+                "replicate_retry_policy", {"config": config}, choice_env=RETRY_CHOICE_ENV
+            )
+        self._build_sender(auth_provider, policy)
+        if config.verify is False:
+            log.warning(
+                "TLS certificate verification is turned off for this replicate client "
+                "(verify=False): responses could come from anyone on the network path"
+            )
+
+    def _build_sender(self, auth: AuthProvider, policy: RetryPolicy) -> None:
+        config = self._config
+        self._sender = Sender(
+            config=config,
+            auth=auth,
+            retry_policy=policy,
+            preparers=self._plugins.callers("replicate_prepare_request", ("request", "config")),
+            observers=self._plugins.callers("replicate_observe", ("event",)),
+        )
+        headers = Headers({"User-Agent": user_agent(), "Accept": "application/json"})
+        headers.update(config.default_headers)
+        self._default_headers = headers
+
+    def _choose_transport(self, transport: str | SyncTransport | None) -> tuple[SyncTransport, str]:
+        if transport is not None and not isinstance(transport, str):
+            if not callable(getattr(transport, "send", None)):
+                raise TypeError(
+                    "transport must be a registered transport name or an object with "
+                    f"send(request, *, timeout, stream) and close(); got {type(transport).__name__}"
+                )
+            return transport, getattr(transport, "name", type(transport).__name__)
+        name = transport or os.environ.get(TRANSPORT_ENV) or DEFAULT_TRANSPORT
+        registry = self._plugins.transports()
+        entry = registry.get(name)
+        if entry is None:
+            source = "transport=" if transport else f"{TRANSPORT_ENV}="
+            raise ValueError(
+                f"{source}{name!r} is not an installed transport; installed: "
+                f"{', '.join(sorted(registry)) or 'none'}"
+            )
+        if not entry.sync:
+            raise ValueError(f"transport {name!r} is async-only; use it with an async client")
+        return entry.factory(self._config), name
+
+    # --- configuration ------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    @property
+    def timeout(self) -> Timeout:
+        return self._config.timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self._config.max_retries
+
+    @property
+    def default_headers(self) -> Mapping[str, str]:
+        return self._default_headers.to_dict()
+
+    @property
+    def default_query(self) -> Mapping[str, object]:
+        return dict(self._config.default_query)
+
+    @property
+    def bearer_token(self) -> str | None:
+        """The token this client sends (explicit, else from the Cog scope or the environment)."""
+        if self._token is not None:
+            return self._token.reveal()
+        token = getattr(self._sender.auth, "token", None)
+        return token() if callable(token) else None
+
+    @property
+    def transport(self) -> SyncTransport:
+        return self._transport
+
+    @property
+    def config(self) -> ClientConfig:
+        return self._config
+
+    def with_options(
+        self,
+        *,
+        bearer_token: str | None = None,
+        base_url: str | None = None,
+        timeout: float | Timeout | None = _NOT_GIVEN,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        set_default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, object] | None = None,
+        set_default_query: Mapping[str, object] | None = None,
+    ) -> Replicate:
+        """A copy with some settings changed, sharing this client's connection pool and plugins.
+
+        ``default_headers``/``default_query`` merge into the current ones; ``set_...`` replace
+        them. Closing the copy does not close the pool this client owns.
+        """
+        if default_headers is not None and set_default_headers is not None:
+            raise ValueError("pass default_headers= (merge) or set_default_headers= (replace)")
+        if default_query is not None and set_default_query is not None:
+            raise ValueError("pass default_query= (merge) or set_default_query= (replace)")
+        changes: dict[str, Any] = {}
+        if base_url is not None:
+            changes["base_url"] = base_url
+        if timeout is not _NOT_GIVEN:
+            changes["timeout"] = timeout
+        if max_retries is not None:
+            changes["max_retries"] = max_retries
+        if default_headers is not None:
+            changes["default_headers"] = {**self._config.default_headers, **default_headers}
+        if set_default_headers is not None:
+            changes["default_headers"] = set_default_headers
+        if default_query is not None:
+            changes["default_query"] = {**self._config.default_query, **default_query}
+        if set_default_query is not None:
+            changes["default_query"] = set_default_query
+        if bearer_token is not None and not isinstance(bearer_token, str):
+            raise TypeError(f"bearer_token must be a string, not {type(bearer_token).__name__}")
+        new = object.__new__(type(self))
+        new._config = self._config.replace(**changes)
+        new._token = Secret(bearer_token) if bearer_token else self._token
+        new._client_plugins = self._client_plugins
+        new._explicit_auth = self._explicit_auth
+        new._explicit_retry = self._explicit_retry
+        new._closed = False
+        new._plugins = self._plugins
+        new._transport = self._transport
+        new._transport_name = self._transport_name
+        new._owns_transport = False
+        auth = TokenAuth(new._token) if bearer_token else self._sender.auth
+        new._build_sender(auth, self._sender.retry_policy)
+        return new
+
+    copy = with_options
+
+    # --- raw HTTP -----------------------------------------------------------------------------
+
+    def _build(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        json: Any = msgspec.UNSET,
+        content: Body | str = None,
+        headers: Mapping[str, str | None] | None = None,
+        idempotent: bool | None = None,
+    ) -> Request:
+        return build_request(
+            method,
+            url,
+            base_url=self._config.base_url,
+            default_headers=self._default_headers,
+            default_query=self._config.default_query,
+            params=params,
+            json=json,
+            content=content,
+            headers=headers,
+            idempotent=idempotent,
+        )
+
+    def _send_flow(
+        self,
+        request: Request,
+        *,
+        timeout: float | Timeout | None = _NOT_GIVEN,
+        max_retries: int | None = None,
+        stream: bool = False,
+        raise_for_status: bool = True,
+    ) -> Flow[Response]:
+        if self._closed:
+            raise ReplicateError("this client is closed")
+        if timeout is _NOT_GIVEN:
+            resolved_timeout = self._config.timeout
+        elif isinstance(timeout, Timeout):
+            resolved_timeout = timeout
+        else:
+            resolved_timeout = Timeout(timeout)
+        if max_retries is None:
+            max_retries = self._config.max_retries
+        elif isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        return send_flow(
+            self._sender,
+            request,
+            timeout=resolved_timeout,
+            max_retries=max_retries,
+            stream=stream,
+            raise_for_status=raise_for_status,
+        )
+
+    def _run(self, flow: Flow[Any]) -> Any:
+        return drive_sync(flow, self._transport)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        json: Any = msgspec.UNSET,
+        content: Body | str = None,
+        headers: Mapping[str, str | None] | None = None,
+        timeout: float | Timeout | None = _NOT_GIVEN,
+        max_retries: int | None = None,
+        stream: bool = False,
+        idempotent: bool | None = None,
+    ) -> Response:
+        """Send any HTTP method to a path under ``base_url`` (or an absolute URL).
+
+        ``json`` is encoded as JSON; ``content`` is sent as-is (bytes, str, a binary file or an
+        iterable of bytes). ``headers`` add to (or, with a None value, remove) the defaults.
+        POST and PATCH count as not idempotent for retries unless ``idempotent=True``. With
+        ``stream=True`` the body is not read yet: iterate ``response.iter_bytes()`` and close it.
+        Non-2xx statuses raise the typed errors in :mod:`replicate.exceptions`.
+        """
+        req = self._build(
+            method,
+            url,
+            params=params,
+            json=json,
+            content=content,
+            headers=headers,
+            idempotent=idempotent,
+        )
+        flow = self._send_flow(req, timeout=timeout, max_retries=max_retries, stream=stream)
+        return drive_sync(flow, self._transport)
+
+    def get(self, url: str, **kwargs: Any) -> Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Response:
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> Response:
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> Response:
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> Response:
+        return self.request("DELETE", url, **kwargs)
+
+    def query(self, url: str, **kwargs: Any) -> Response:
+        """The HTTP QUERY method (a safe, idempotent request with a body)."""
+        return self.request("QUERY", url, **kwargs)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection pool (unless it belongs to the client this one was copied from)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_transport:
+            self._transport.close()
+
+    def is_closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Replicate:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"<replicate.Replicate base_url={self._config.base_url!r} "
+            f"transport={self._transport_name!r}>"
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "config": self._config,
+            "transport": self._transport_name
+            if self._transport_name in self._plugins.transports()
+            else None,
+            "plugins": self._client_plugins,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._setup(
+            state["config"],
+            token=None,
+            transport=state["transport"],
+            plugins=state["plugins"],
+            auth=None,
+            retry_policy=None,
+        )
+
+
+Client = Replicate

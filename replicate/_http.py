@@ -1,0 +1,373 @@
+"""HTTP messages and the transport protocol: what every transport receives and returns.
+
+A transport only moves bytes. It does not retry, follow redirects, authenticate or decode; the
+core does all of that the same way for every transport. Writing one takes a ``send`` and a
+``close`` (see :class:`SyncTransport`), nothing from this package but the types named here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from types import EllipsisType
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from .exceptions import APIConnectionError
+
+__all__ = [
+    "Body",
+    "Headers",
+    "Request",
+    "Response",
+    "SyncByteStream",
+    "SyncTransport",
+    "Timeout",
+]
+
+#: What a request body may be: bytes, a binary file (rewound for a retry when seekable), or an
+#: iterable of byte chunks. An iterable that is not its own iterator (a list, or an object whose
+#: ``__iter__`` starts over) can be sent again on retry; a one-shot iterator cannot.
+Body = bytes | BinaryIO | Iterable[bytes] | None
+
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE", "QUERY"})
+
+
+class Timeout:
+    """Per-request timeouts in seconds: ``connect`` to open a connection, ``read`` between bytes.
+
+    ``None`` means no limit. ``Timeout(10)`` sets both.
+    """
+
+    __slots__ = ("connect", "read")
+
+    def __init__(
+        self,
+        timeout: float | Timeout | EllipsisType | None = ...,
+        *,
+        connect: float | EllipsisType | None = ...,
+        read: float | EllipsisType | None = ...,
+    ) -> None:
+        if isinstance(timeout, Timeout):
+            base_connect: float | None = timeout.connect
+            base_read: float | None = timeout.read
+        elif timeout is ...:
+            base_connect, base_read = DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
+        else:
+            base_connect = base_read = _check_seconds("timeout", timeout)
+        self.connect: float | None = (
+            base_connect if connect is ... else _check_seconds("connect", connect)
+        )
+        self.read: float | None = base_read if read is ... else _check_seconds("read", read)
+
+    def __repr__(self) -> str:
+        return f"Timeout(connect={self.connect!r}, read={self.read!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Timeout) and other.connect == self.connect and other.read == self.read
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.connect, self.read))
+
+    def __getstate__(self) -> tuple[float | None, float | None]:
+        return (self.connect, self.read)
+
+    def __setstate__(self, state: tuple[float | None, float | None]) -> None:
+        self.connect, self.read = state
+
+    def with_read_at_least(self, seconds: float) -> Timeout:
+        """A copy whose read timeout is at least ``seconds`` (None stays unlimited)."""
+        if self.read is None or self.read >= seconds:
+            return self
+        return Timeout(connect=self.connect, read=seconds)
+
+
+#: The API holds a sync-mode (``Prefer: wait``) request open for up to 60 s; a sync-mode request
+#: gets its read timeout extended past its wait window automatically (see ``_send``).
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 60.0
+
+
+def _check_seconds(name: str, value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds or None, not {type(value).__name__}")
+    if value < 0 or value != value:
+        raise ValueError(f"{name} must be >= 0 seconds, got {value!r}")
+    return float(value)
+
+
+class Headers(MutableMapping[str, str]):
+    """A case-insensitive header mapping that keeps the case it was given for sending."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, data: Mapping[str, str] | Iterable[tuple[str, str]] | None = None) -> None:
+        self._store: dict[str, tuple[str, str]] = {}
+        if data:
+            items = data.items() if isinstance(data, Mapping) else data
+            for k, v in items:
+                self._store[k.lower()] = (k, v)
+
+    def __getitem__(self, key: str) -> str:
+        return self._store[key.lower()][1]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self._store[key.lower()] = (key, value)
+
+    def __delitem__(self, key: str) -> None:
+        del self._store[key.lower()]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._store
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k, _ in self._store.values())
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        item = self._store.get(key.lower())
+        return default if item is None else item[1]
+
+    def copy(self) -> Headers:
+        new = Headers()
+        new._store = self._store.copy()
+        return new
+
+    def to_dict(self) -> dict[str, str]:
+        """Plain ``{name: value}`` in the case they were set, for handing to a transport."""
+        return dict(self._store.values())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return {k.lower(): v for k, v in other.items()} == {
+                k: v for k, (_, v) in self._store.items()
+            }
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        from ._redact import redact_headers
+
+        return f"Headers({redact_headers(self)!r})"
+
+
+class Request:
+    """One HTTP request as the core hands it to a transport.
+
+    ``extensions`` is a free dict for plugins and transports to pass per-request data along.
+    """
+
+    __slots__ = ("content", "extensions", "headers", "idempotent", "method", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Headers | Mapping[str, str] | None = None,
+        content: Body = None,
+        idempotent: bool | None = None,
+        extensions: dict[str, Any] | None = None,
+    ) -> None:
+        self.method = method.upper()
+        self.url = url
+        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        self.content = content
+        #: Whether sending it twice is harmless. None: decided by the method (POST and PATCH are
+        #: not idempotent, everything else is).
+        self.idempotent = self.method in _IDEMPOTENT_METHODS if idempotent is None else idempotent
+        self.extensions = {} if extensions is None else extensions
+
+    def copy(self, **changes: Any) -> Request:
+        new = Request.__new__(Request)
+        new.method = changes.get("method", self.method)
+        new.url = changes.get("url", self.url)
+        new.headers = changes["headers"] if "headers" in changes else self.headers.copy()
+        new.content = changes.get("content", self.content)
+        new.idempotent = changes.get("idempotent", self.idempotent)
+        new.extensions = changes.get("extensions", self.extensions)
+        return new
+
+    def __repr__(self) -> str:
+        from ._redact import redact_url
+
+        return f"<Request {self.method} {redact_url(self.url)}>"
+
+    def __reduce__(self) -> Any:
+        # Headers may carry a token: a request pickles without them.
+        return (Request, (self.method, self.url))
+
+
+@runtime_checkable
+class SyncByteStream(Protocol):
+    """A response body that has not been read yet (``stream=True``)."""
+
+    def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        """Yield the body in chunks as they arrive, decoded of any Content-Encoding."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection; called once the body is read or abandoned."""
+        ...
+
+
+class Response:
+    """An HTTP response: status, case-insensitive headers and a body read now or streamed.
+
+    The raw body stays reachable (``content``, ``text``, ``json()``) even after it is decoded into
+    a struct, so fields a struct doesn't declare are never lost.
+    """
+
+    __slots__ = ("_content", "_stream", "headers", "request", "status_code")
+
+    def __init__(
+        self,
+        status_code: int,
+        *,
+        headers: Mapping[str, str],
+        content: bytes | None = None,
+        stream: SyncByteStream | None = None,
+        request: Request | None = None,
+    ) -> None:
+        self.status_code = status_code
+        #: Any case-insensitive mapping (urllib3's HTTPHeaderDict, httpx.Headers, :class:`Headers`).
+        self.headers = headers
+        self._content = content
+        self._stream = stream
+        self.request = request
+
+    @property
+    def content(self) -> bytes:
+        """The whole body; a streamed body is read (and the connection released) on first use."""
+        if self._content is None:
+            self.read()
+        assert self._content is not None
+        return self._content
+
+    def read(self) -> bytes:
+        if self._content is None:
+            stream = self._stream
+            if stream is None:
+                self._content = b""
+            else:
+                try:
+                    self._content = b"".join(stream.iter_bytes())
+                finally:
+                    self._stream = None
+                    stream.close()
+        return self._content
+
+    @property
+    def is_stream_consumed(self) -> bool:
+        return self._stream is None
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(self.encoding, errors="replace")
+
+    @property
+    def encoding(self) -> str:
+        ctype = self.headers.get("content-type") or ""
+        for part in ctype.split(";")[1:]:
+            key, _, value = part.strip().partition("=")
+            if key.lower() == "charset" and value:
+                return value.strip('"')
+        return "utf-8"
+
+    def json(self) -> Any:
+        """The body decoded as JSON into plain Python values."""
+        from ._decode import decode_json
+
+        return decode_json(self)
+
+    def parse(self, type: Any) -> Any:
+        """The body decoded straight into ``type`` (a msgspec Struct, list[...], dict, ...).
+
+        Raises :class:`~replicate.APIResponseValidationError` when it does not fit.
+        """
+        from ._decode import decode_into
+
+        return decode_into(self, type)
+
+    def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        """The body in chunks as they arrive (streamed responses), or in one piece."""
+        if self._stream is None:
+            if self._content:
+                yield self._content
+            return
+        stream, self._stream = self._stream, None
+        try:
+            yield from stream.iter_bytes(chunk_size)
+        finally:
+            stream.close()
+        self._content = b""
+
+    def close(self) -> None:
+        """Release the connection of a streamed response without reading the rest."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status_code}]>"
+
+    def __reduce__(self) -> Any:
+        return (_rebuild_response, (self.status_code, dict(self.headers.items()), self.content))
+
+
+def _rebuild_response(status: int, headers: dict[str, str], content: bytes) -> Response:
+    return Response(status, headers=Headers(headers), content=content)
+
+
+@runtime_checkable
+class SyncTransport(Protocol):
+    """What a synchronous transport implements.
+
+    ``send`` performs exactly one HTTP exchange:
+
+    - it sends ``request.method`` to ``request.url`` with ``request.headers`` and
+      ``request.content`` as given (the core has already added auth, user agent, content type);
+    - it does not follow redirects and does not retry: a 3xx or 5xx is returned as a Response;
+    - with ``stream=False`` it reads the whole body into ``Response.content``; with
+      ``stream=True`` it returns at once with a :class:`SyncByteStream` as ``stream`` that reads
+      the body as it arrives and releases the connection on ``close()``;
+    - it applies ``timeout.connect`` to opening the connection and ``timeout.read`` to each wait
+      for bytes;
+    - on failure it raises :class:`~replicate.APIConnectionError` (or
+      :class:`~replicate.APITimeoutError` for a timeout), with the library's exception chained as
+      ``__cause__``, and sets ``request_sent=False`` only when the server surely never saw the
+      request (DNS failure, refused connection, connect timeout, TLS handshake failure). The core's
+      retry policy depends on that flag: a create request is resent only when it is False.
+      Programming errors (TypeError and the like) propagate unchanged.
+
+    ``close`` releases every pooled connection. A transport object is shared by every thread
+    using the client, so ``send`` must be thread-safe.
+    """
+
+    def send(self, request: Request, *, timeout: Timeout, stream: bool = False) -> Response: ...
+
+    def close(self) -> None: ...
+
+
+def connection_error(
+    message: str, request: Request, *, sent: bool, timeout: bool = False
+) -> APIConnectionError:
+    """Build the error a transport raises; a helper so transports need not import the classes."""
+    from .exceptions import APIConnectionError, APITimeoutError
+
+    cls = APITimeoutError if timeout else APIConnectionError
+    return cls(message, request=request, request_sent=sent)

@@ -1,0 +1,285 @@
+"""Finding, loading and consulting plugins.
+
+Installed plugins (the ``replicate`` entry-point group) are scanned once per process, when the
+first client is built, and imported one at a time so that a broken one is skipped with a
+warning instead of breaking the SDK. Each client gets its own pluggy PluginManager holding the
+built-ins, the installed plugins and its own ``plugins=[...]``, so one client's plugins never
+affect another's.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from . import builtin, hookspecs
+from .exceptions import PluginError
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
+ENTRY_POINT_GROUP = "replicate"
+ALLOWLIST_ENV = "REPLICATE_PLUGINS"
+STRICT_ENV = "REPLICATE_STRICT_PLUGINS"
+TRACE_ENV = "REPLICATE_TRACE_PLUGINS"
+TRANSPORT_ENV = "REPLICATE_TRANSPORT"
+
+_BUILTIN_NAME = "replicate.builtin"
+_lock = threading.Lock()
+_entry_points: list[EntryPoint] | None = None
+_loaded: dict[str, object] = {}
+_failed: dict[str, str] = {}
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def strict() -> bool:
+    return _truthy(os.environ.get(STRICT_ENV))
+
+
+def _scan() -> list[EntryPoint]:
+    global _entry_points
+    if _entry_points is None:
+        from importlib.metadata import entry_points
+
+        found = list(entry_points(group=ENTRY_POINT_GROUP))
+        seen: dict[str, EntryPoint] = {}
+        for ep in found:
+            if ep.name in seen and seen[ep.name].value != ep.value:
+                _skip(
+                    ep.name,
+                    f"two installed distributions declare the plugin name {ep.name!r} "
+                    f"({seen[ep.name].value} and {ep.value}); keeping the first",
+                )
+                continue
+            seen.setdefault(ep.name, ep)
+        _entry_points = list(seen.values())
+    return _entry_points
+
+
+def _skip(name: str, why: str, exc: BaseException | None = None) -> None:
+    if strict():
+        raise PluginError(f"replicate plugin {name!r}: {why}") from exc
+    if name not in _failed:
+        _failed[name] = why
+        warnings.warn(
+            f"replicate: skipping plugin {name!r}: {why} "
+            f"(set {STRICT_ENV}=1 to make this an error)",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
+def _allowed(name: str) -> bool:
+    allow = os.environ.get(ALLOWLIST_ENV)
+    if allow is None:
+        return True
+    return name in {n.strip() for n in allow.split(",") if n.strip()}
+
+
+def installed_plugins() -> list[tuple[str, object]]:
+    """(entry-point name, plugin object) for each installed plugin that loads and is allowed."""
+    out = []
+    with _lock:
+        for ep in _scan():
+            if not _allowed(ep.name):
+                continue
+            if ep.name in _loaded:
+                out.append((ep.name, _loaded[ep.name]))
+                continue
+            if ep.name in _failed:
+                if strict():
+                    raise PluginError(f"replicate plugin {ep.name!r}: {_failed[ep.name]}")
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                dist = getattr(getattr(ep, "dist", None), "name", None)
+                where = f"{ep.value}" + (f" from {dist}" if dist else "")
+                _skip(ep.name, f"failed to import {where}: {type(exc).__name__}: {exc}", exc)
+                continue
+            _loaded[ep.name] = plugin
+            out.append((ep.name, plugin))
+    return out
+
+
+def reset() -> None:
+    """Forget the entry-point scan (for tests and for code that installs plugins at run time)."""
+    global _entry_points
+    with _lock:
+        _entry_points = None
+        _loaded.clear()
+        _failed.clear()
+
+
+@dataclass
+class TransportEntry:
+    name: str
+    factory: Callable[..., Any]
+    sync: bool
+    async_: bool
+    plugin: str
+
+
+class Plugins:
+    """One client's plugin manager and the precedence rules for one-answer hooks."""
+
+    def __init__(self, client_plugins: Sequence[object] = ()) -> None:
+        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm.add_hookspecs(hookspecs)
+        pm.register(builtin, name=_BUILTIN_NAME)
+        self.builtin_names = (_BUILTIN_NAME,)
+        self.installed_names: list[str] = []
+        for name, plugin in installed_plugins():
+            if self._register(pm, plugin, name):
+                self.installed_names.append(name)
+        self.client_names: list[str] = []
+        for index, plugin in enumerate(client_plugins):
+            name = f"client-plugin-{index}:{_describe(plugin)}"
+            try:
+                pm.register(plugin, name=name)
+                pm.check_pending()
+            except Exception as exc:
+                if pm.is_registered(plugin):
+                    pm.unregister(plugin)
+                raise PluginError(
+                    f"plugins=[...] item {index} ({_describe(plugin)}): {exc}"
+                ) from exc
+            self.client_names.append(name)
+        if _truthy(os.environ.get(TRACE_ENV)):
+            pm.trace.root.setwriter(
+                lambda msg: warnings.warn(f"replicate trace: {msg}", stacklevel=2)
+            )
+            pm.enable_tracing()
+        self.pm = pm
+
+    @staticmethod
+    def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> bool:
+        try:
+            pm.register(plugin, name=name)
+            pm.check_pending()
+        except Exception as exc:
+            if pm.is_registered(plugin):
+                pm.unregister(plugin)
+            _skip(name, f"failed to register: {type(exc).__name__}: {exc}", exc)
+            return False
+        return True
+
+    def _impls(self, hook: str) -> dict[str, Any]:
+        caller = getattr(self.pm.hook, hook)
+        return {impl.plugin_name: impl for impl in caller.get_hookimpls()}
+
+    @staticmethod
+    def _call(impl: Any, kwargs: dict[str, Any]) -> Any:
+        return impl.function(*[kwargs[name] for name in impl.argnames])
+
+    def one_answer(self, hook: str, kwargs: dict[str, Any], *, choice_env: str) -> Any:
+        """The answer to a one-answer hook: client plugins > installed > built-ins.
+
+        Two installed plugins answering is an error unless ``choice_env`` names one of them.
+        """
+        impls = self._impls(hook)
+        for name in self.client_names:
+            impl = impls.get(name)
+            if impl is not None:
+                value = self._call(impl, kwargs)
+                if value is not None:
+                    return value
+        chosen = (os.environ.get(choice_env) or "").strip()
+        if chosen:
+            if chosen not in self.installed_names:
+                raise PluginError(
+                    f"{choice_env}={chosen!r} names no loaded plugin; loaded: "
+                    f"{', '.join(self.installed_names) or 'none'}"
+                )
+            impl = impls.get(chosen)
+            value = self._call(impl, kwargs) if impl is not None else None
+            if value is None:
+                raise PluginError(f"{choice_env}={chosen!r}: that plugin does not implement {hook}")
+            return value
+        answers = []
+        for name in self.installed_names:
+            impl = impls.get(name)
+            if impl is not None:
+                value = self._call(impl, kwargs)
+                if value is not None:
+                    answers.append((name, value))
+        if len(answers) > 1:
+            names = ", ".join(repr(n) for n, _ in answers)
+            raise PluginError(
+                f"installed plugins {names} all answer {hook}; choose one with {choice_env}=<name> "
+                "or pass it explicitly to the client"
+            )
+        if answers:
+            return answers[0][1]
+        for name in self.builtin_names:
+            impl = impls.get(name)
+            if impl is not None:
+                value = self._call(impl, kwargs)
+                if value is not None:
+                    return value
+        raise PluginError(f"nothing answered {hook}")  # unreachable: the built-ins answer
+
+    def transports(self) -> dict[str, TransportEntry]:
+        registry: dict[str, TransportEntry] = {}
+        for impl in reversed(self.pm.hook.replicate_register_transports.get_hookimpls()):
+            plugin = impl.plugin_name
+
+            def register(
+                name: str,
+                factory: Callable[..., Any],
+                *,
+                sync: bool = True,
+                async_: bool = False,
+                _plugin: str = plugin,
+            ) -> None:
+                if not isinstance(name, str) or not name:
+                    raise PluginError(f"plugin {_plugin!r} registered a transport with no name")
+                if name in registry:
+                    raise PluginError(
+                        f"transport {name!r} is registered twice: by {registry[name].plugin!r} "
+                        f"and by {_plugin!r}"
+                    )
+                registry[name] = TransportEntry(name, factory, sync, async_, _plugin)
+
+            try:
+                self._call(impl, {"register": register})
+            except PluginError:
+                raise
+            except Exception as exc:
+                _skip(
+                    plugin, f"replicate_register_transports raised {type(exc).__name__}: {exc}", exc
+                )
+        return registry
+
+    def callers(self, hook: str, argnames: tuple[str, ...]) -> tuple[Callable[..., Any], ...]:
+        """A collect-all hook's implementations in pluggy's call order, each callable with
+        every one of ``argnames`` as keywords (an implementation may take fewer)."""
+        out = []
+        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+            out.append(_bind(impl.function, tuple(impl.argnames), argnames))
+        return tuple(out)
+
+
+def _bind(
+    fn: Callable[..., Any], names: tuple[str, ...], full: tuple[str, ...]
+) -> Callable[..., Any]:
+    if names == full:
+        return fn
+
+    def call(**kwargs: Any) -> Any:
+        return fn(*[kwargs[n] for n in names])
+
+    return call
+
+
+def _describe(plugin: object) -> str:
+    return getattr(plugin, "__name__", None) or type(plugin).__name__

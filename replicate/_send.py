@@ -1,0 +1,271 @@
+"""Sending one logical request: per-attempt preparation, auth, retries and redirects.
+
+``send_flow`` is sans-I/O: it yields actions (``_drivers``) and receives their results, so the
+same code serves every transport, sync or async.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
+
+from ._auth import AuthScope, origin_of
+from ._decode import status_error
+from ._drivers import CloseResponse, Flow, ReadBody, Send, Sleep
+from ._events import Event
+from ._redact import redact_url
+from .exceptions import APIConnectionError, APIError
+
+if TYPE_CHECKING:
+    from ._auth import AuthProvider
+    from ._config import ClientConfig
+    from ._http import Request, Response, Timeout
+    from ._retry import RetryPolicy
+
+log = logging.getLogger("replicate")
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 10
+#: Extra read time granted past a sync-mode request's wait window before giving up on it.
+SYNC_MODE_GRACE = 10.0
+
+
+class Sender:
+    """What every request of a client needs, resolved once when the client is built.
+
+    Shared (read-only) by a client and its ``with_options`` copies, and by every thread.
+    """
+
+    __slots__ = ("auth", "auth_scope", "config", "observers", "preparers", "retry_policy")
+
+    def __init__(
+        self,
+        *,
+        config: ClientConfig,
+        auth: AuthProvider,
+        retry_policy: RetryPolicy,
+        preparers: tuple[Callable[..., Any], ...] = (),
+        observers: tuple[Callable[..., Any], ...] = (),
+    ) -> None:
+        self.config = config
+        self.auth = auth
+        self.auth_scope = AuthScope(config.base_url, config.auth_hosts)
+        self.retry_policy = retry_policy
+        self.preparers = preparers
+        self.observers = observers
+
+    def observe(self, event: Event) -> None:
+        for observer in self.observers:
+            try:
+                observer(event=event)
+            except Exception:
+                log.exception("replicate: an observer plugin raised on %r; ignored", event)
+
+
+def send_flow(
+    sender: Sender,
+    request: Request,
+    *,
+    timeout: Timeout,
+    max_retries: int,
+    stream: bool = False,
+    raise_for_status: bool = True,
+) -> Flow[Response]:
+    """Send ``request`` until it succeeds, fails for good, or runs out of retries.
+
+    Returns the final Response (2xx, or any status when ``raise_for_status`` is False); raises
+    the typed status error or the transport's APIConnectionError otherwise.
+    """
+    timeout = _effective_timeout(request, timeout)
+    observe = sender.observe if sender.observers else None
+    debug = log.isEnabledFor(logging.DEBUG)
+    replay = _Replay(request.content)
+    attempt = 0
+    redirects = 0
+    allow_auth = True
+    refreshed = False
+    while True:
+        prepared = request.copy()
+        for prepare in sender.preparers:
+            prepare(request=prepared, config=sender.config)
+        if (
+            allow_auth
+            and "authorization" not in prepared.headers
+            and sender.auth_scope.allows(prepared.url)
+        ):
+            prepared.headers.update(sender.auth.auth_headers(prepared))
+        if attempt or redirects:
+            replay.rewind(prepared)
+        if debug:
+            log.debug("%s %s (attempt %d)", prepared.method, redact_url(prepared.url), attempt + 1)
+        if observe is not None:
+            observe(Event(Event.REQUEST, request=prepared, attempt=attempt))
+        try:
+            response: Response = yield Send(prepared, timeout, stream)
+        except APIConnectionError as exc:
+            if exc.request is None:
+                exc.request = prepared
+            if observe is not None:
+                observe(Event(Event.ERROR, request=prepared, error=exc, attempt=attempt))
+            delay = sender.retry_policy.retry_delay(
+                attempt=attempt, max_retries=max_retries, request=prepared, error=exc
+            )
+            if delay is None or not replay.possible:
+                raise
+            yield from _retry_sleep(sender, observe, prepared, None, exc, attempt, delay)
+            attempt += 1
+            continue
+        response.request = prepared
+        status = response.status_code
+        if debug:
+            log.debug("%s %s -> %d", prepared.method, redact_url(prepared.url), status)
+        if observe is not None:
+            observe(Event(Event.RESPONSE, request=prepared, response=response, attempt=attempt))
+        if status < 300:
+            return response
+
+        if status in REDIRECT_STATUSES and "location" in response.headers:
+            if stream:
+                yield CloseResponse(response)
+            redirects += 1
+            if redirects > MAX_REDIRECTS:
+                raise APIError(f"too many redirects (more than {MAX_REDIRECTS})", prepared)
+            request, allow_auth = _redirect(request, response, allow_auth)
+            if request.content is not None and not replay.possible:
+                raise APIError(
+                    f"{prepared.method} {redact_url(prepared.url)} was redirected, but its body "
+                    "was a one-shot stream that cannot be sent again",
+                    prepared,
+                )
+            if observe is not None:
+                observe(
+                    Event(Event.REDIRECT, request=prepared, response=response, data=request.url)
+                )
+            continue
+
+        if status == 401 and not refreshed and allow_auth:
+            refresh = getattr(sender.auth, "refresh", None)
+            if refresh is not None and replay.possible and refresh(prepared, response):
+                refreshed = True
+                if stream:
+                    yield CloseResponse(response)
+                continue
+
+        delay = sender.retry_policy.retry_delay(
+            attempt=attempt, max_retries=max_retries, request=prepared, response=response
+        )
+        if delay is not None and replay.possible:
+            if stream:
+                yield CloseResponse(response)
+            yield from _retry_sleep(sender, observe, prepared, response, None, attempt, delay)
+            attempt += 1
+            continue
+        if not raise_for_status:
+            return response
+        if stream:
+            yield ReadBody(response)
+        raise status_error(response)
+
+
+def _retry_sleep(
+    sender: Sender,
+    observe: Callable[[Event], None] | None,
+    request: Request,
+    response: Response | None,
+    error: BaseException | None,
+    attempt: int,
+    delay: float,
+) -> Iterator[Sleep]:
+    why = f"status {response.status_code}" if response is not None else type(error).__name__
+    log.info(
+        "Retrying %s %s in %.2f s (%s, retry %d)",
+        request.method,
+        redact_url(request.url),
+        delay,
+        why,
+        attempt + 1,
+    )
+    if observe is not None:
+        observe(
+            Event(
+                Event.RETRY,
+                request=request,
+                response=response,
+                error=error,
+                attempt=attempt,
+                delay=delay,
+            )
+        )
+    yield Sleep(delay)
+
+
+def _redirect(request: Request, response: Response, allow_auth: bool) -> tuple[Request, bool]:
+    """The request to send next, and whether it may still carry credentials."""
+    location = urljoin(request.url, response.headers["location"])
+    method = request.method
+    content = request.content
+    headers = request.headers.copy()
+    status = response.status_code
+    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+        method = "GET"
+        content = None
+        for name in ("content-type", "content-length", "transfer-encoding"):
+            headers.pop(name, None)
+    try:
+        same_origin = origin_of(location) == origin_of(request.url)
+    except ValueError:
+        raise APIError(
+            f"refusing to follow a redirect to {redact_url(location)!r}", request
+        ) from None
+    if not same_origin:
+        # Credentials never follow a change of scheme, host or port, whoever set them.
+        for name in ("authorization", "proxy-authorization", "cookie"):
+            headers.pop(name, None)
+        allow_auth = False
+    new = request.copy(method=method, url=location, headers=headers, content=content)
+    if method == "GET":
+        new.idempotent = True
+    return new, allow_auth
+
+
+def _effective_timeout(request: Request, timeout: Timeout) -> Timeout:
+    """Let a sync-mode request (``Prefer: wait[=N]``) outlast the server's wait window."""
+    prefer = request.headers.get("prefer")
+    if not prefer:
+        return timeout
+    for part in prefer.split(","):
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "wait":
+            try:
+                window = float(value) if value else 60.0
+            except ValueError:
+                window = 60.0
+            return timeout.with_read_at_least(window + SYNC_MODE_GRACE)
+    return timeout
+
+
+class _Replay:
+    """Can a body be sent again, and how to put it back at its start."""
+
+    __slots__ = ("_position", "possible")
+
+    def __init__(self, content: Any) -> None:
+        self._position: int | None = None
+        self.possible = True
+        if content is None or isinstance(content, bytes):
+            return
+        if hasattr(content, "read"):
+            try:
+                self._position = content.tell() if content.seekable() else None
+            except (AttributeError, OSError, ValueError):
+                self._position = None
+            self.possible = self._position is not None
+        elif iter(content) is content:  # a one-shot iterator
+            self.possible = False
+
+    def rewind(self, request: Request) -> None:
+        content: Any = request.content
+        if self._position is not None and hasattr(content, "seek"):
+            content.seek(self._position)

@@ -1,0 +1,45 @@
+"""The built-in behaviours, registered like any other plugin: urllib3, token auth, retries.
+
+They answer last (``trylast``), so an installed plugin or a client's own plugin always comes
+first for the one-answer hooks; the core also ranks them last explicitly (see ``hookspecs``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from ._auth import TokenAuth
+    from ._config import ClientConfig
+    from ._retry import DefaultRetryPolicy
+    from .transports.urllib3_transport import Urllib3Transport
+
+DEFAULT_TRANSPORT = "urllib3"
+
+
+def _urllib3_factory(config: ClientConfig) -> Urllib3Transport:
+    from .transports.urllib3_transport import Urllib3Transport
+
+    return Urllib3Transport.from_config(config)
+
+
+@hookimpl(trylast=True)
+def replicate_register_transports(register: Callable[..., None]) -> None:
+    register(DEFAULT_TRANSPORT, _urllib3_factory, sync=True)
+
+
+@hookimpl(trylast=True)
+def replicate_auth_provider(config: ClientConfig) -> TokenAuth:
+    from ._auth import TokenAuth
+
+    return TokenAuth()
+
+
+@hookimpl(trylast=True)
+def replicate_retry_policy(config: ClientConfig) -> DefaultRetryPolicy:
+    from ._retry import DefaultRetryPolicy
+
+    return DefaultRetryPolicy()

@@ -1,0 +1,154 @@
+"""The hooks a plugin can implement: the plugin author's reference.
+
+A plugin is any object or module with functions decorated by :data:`replicate.hookimpl` whose
+names are the hooks below. It reaches a client in one of two ways:
+
+- installed: a distribution declares it under the ``replicate`` entry-point group, e.g. in
+  ``pyproject.toml``::
+
+      [project.entry-points.replicate]
+      keyring = "replicate_keyring"
+
+  Installed plugins load lazily, when the first client is built (never at ``import replicate``),
+  one at a time. One that fails to import or register is skipped with a warning naming it;
+  ``REPLICATE_STRICT_PLUGINS=1`` makes that an error. ``REPLICATE_PLUGINS=a,b`` is an allowlist of
+  entry-point names to load (set but empty: load none).
+- per client: ``replicate.Replicate(plugins=[obj])`` registers ``obj`` on that client only.
+
+An implementation may accept any subset of a hook's arguments, by name; new arguments can be
+added to a hook later without breaking it.
+
+**One-answer hooks** (auth, retry policy) are not decided by pluggy's load order. The core asks,
+in this order, and the first to answer (return something other than None) wins:
+
+1. an explicit constructor argument (``bearer_token=``/``auth=``, ``retry_policy=``);
+2. the client's own ``plugins=``, earliest in the list first;
+3. installed plugins: if two answer, that is a :class:`~replicate.PluginError` naming both,
+   unless ``REPLICATE_AUTH=<entry-point name>`` / ``REPLICATE_RETRY_POLICY=<name>`` picks one;
+4. the built-ins (token auth, the default retry policy).
+
+All hooks are synchronous (pluggy cannot await). Those that concern an async client hand back
+objects (a transport, an auth provider) whose async methods the async driver awaits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from ._auth import AuthProvider
+    from ._config import ClientConfig
+    from ._events import Event
+    from ._http import Request
+    from ._retry import RetryPolicy
+
+PROJECT = "replicate"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+#: The marker for hook implementations: ``@replicate.hookimpl``.
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- building a client ------------------------------------------------------------------------
+
+
+@hookspec
+def replicate_register_transports(register: Callable[..., None]) -> None:
+    """Register transports by name.
+
+    Fires once per client, while it is built. Call
+    ``register(name, factory, *, sync=True, async_=False)`` for each transport the plugin offers:
+    ``factory(config: ClientConfig)`` returns an object implementing
+    :class:`replicate.SyncTransport` (or the async protocol). The return value is ignored.
+
+    The transport a client uses is chosen deliberately, never by load order: an explicit
+    ``transport=`` (a registered name or a transport object) wins, then the ``REPLICATE_TRANSPORT``
+    environment variable, then the built-in ``"urllib3"``. An unknown name is a ValueError that
+    lists the registered ones. Two plugins registering the same name is a PluginError.
+
+    If it raises, the plugin is treated as broken: skipped with a warning (an error under
+    ``REPLICATE_STRICT_PLUGINS=1``).
+    """
+
+
+@hookspec(firstresult=True)
+def replicate_auth_provider(config: ClientConfig) -> AuthProvider | None:
+    """Supply the object that authenticates requests, or None to pass.
+
+    Fires once per client, while it is built (a one-answer hook; see the precedence above).
+    Return an object with ``auth_headers(request) -> Mapping[str, str]`` and, optionally,
+    ``refresh(request, response) -> bool`` (called once on a 401: return True to have the request
+    sent again with fresh headers).
+
+    Whatever the provider returns is only ever added to requests whose URL is on the API's origin
+    or the client's auth allowlist; the core enforces that, not the provider. ``auth_headers`` is
+    called once per attempt and may raise :class:`~replicate.MissingTokenError` (or any
+    ReplicateError), which propagates to the caller unchanged.
+
+    If the hook itself raises, building the client fails with that error.
+    """
+
+
+@hookspec(firstresult=True)
+def replicate_retry_policy(config: ClientConfig) -> RetryPolicy | None:
+    """Supply the retry policy, or None to pass.
+
+    Fires once per client, while it is built (a one-answer hook; see the precedence above). The
+    policy is shared by every request of the client (and its ``with_options`` copies), so it may
+    hold state such as a token bucket, and must be thread-safe. See :class:`replicate.RetryPolicy`
+    for the method it implements. If the hook raises, building the client fails.
+    """
+
+
+# --- every request ----------------------------------------------------------------------------
+
+
+@hookspec
+def replicate_prepare_request(request: Request, config: ClientConfig) -> None:
+    """Adjust a request before each attempt is sent (headers for tracing, idempotency keys...).
+
+    Fires for every attempt, retries and redirects included, after the core has set its own
+    headers and before auth is added (so a plugin never sees the token). Modify ``request`` in
+    place (``request.headers[...] = ...``, ``request.extensions``); the return value is ignored.
+
+    If it raises, the request is not sent and the exception propagates to the caller.
+    """
+
+
+@hookspec
+def replicate_observe(event: Event) -> None:
+    """Watch what the client does: for logging, metrics, tracing and progress display.
+
+    Fires for each :class:`replicate.Event`: ``request`` (an attempt is about to be sent),
+    ``response`` (a response arrived), ``error`` (an attempt failed at the network level),
+    ``retry`` (the core will sleep ``event.delay`` seconds and try again) and ``redirect``;
+    later issues add prediction events. Read-only: the return value is ignored, and an
+    exception in an observer is logged on the ``replicate`` logger and otherwise ignored.
+    """
+
+
+# --- predictions ------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def replicate_encode_input(value: Any, context: Any) -> Any:
+    """Turn one input value the JSON encoder doesn't know into something it does.
+
+    Fires for each value in a prediction's input that is not plain JSON (files, paths, bytes,
+    arrays...), depth first. Return the replacement (for a file: an URL or a data URL), or None to
+    pass to the next plugin; the built-in encoder is consulted last. ``context`` carries the
+    client and the upload strategy. If it raises, the create is not sent and the error propagates.
+    """
+
+
+@hookspec(firstresult=True)
+def replicate_decode_output(value: Any, schema: Any, context: Any) -> Any:
+    """Turn a prediction's JSON output into richer objects (files, images, arrays...).
+
+    Fires once per finished prediction whose output is to be returned. ``schema`` is the
+    version's output schema when known, else None. Return the decoded output, or None to pass;
+    the built-in decoder is consulted last. If it raises, the error propagates to the caller.
+    """

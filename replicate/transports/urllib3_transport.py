@@ -1,0 +1,251 @@
+"""The default transport: urllib3, one pool manager per client, no retries, no redirects.
+
+Imported only when a client that uses it is built; ``import replicate`` never loads urllib3.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import urllib.request
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ProxyError,
+    ReadTimeoutError,
+    SSLError,
+)
+
+from .._http import Request, Response, Timeout, connection_error
+
+if TYPE_CHECKING:
+    from .._config import ClientConfig
+
+log = logging.getLogger("replicate")
+
+_NO_RETRIES = urllib3.Retry(total=False, redirect=False, raise_on_redirect=False)
+_CHUNK = 64 * 1024
+
+
+class Urllib3Transport:
+    """A :class:`replicate.SyncTransport` over urllib3.
+
+    - one ``PoolManager`` (and one ``ProxyManager`` per proxy in use), safe to share across
+      threads; ``pool_maxsize`` connections kept per host (32 by default, so 16 threads on one
+      client never see "connection pool is full");
+    - ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``/``NO_PROXY`` are honoured unless an explicit
+      ``proxy`` is given;
+    - ``verify``: True (system CAs), False, a CA bundle path or an ``ssl.SSLContext``.
+    """
+
+    name = "urllib3"
+
+    def __init__(
+        self,
+        *,
+        verify: Any = True,
+        proxy: str | None = None,
+        pool_maxsize: int = 32,
+        num_pools: int = 10,
+        trust_env: bool = True,
+    ) -> None:
+        pool_kw: dict[str, Any] = {"maxsize": pool_maxsize, "block": False}
+        if verify is False:
+            pool_kw["cert_reqs"] = "CERT_NONE"
+        elif isinstance(verify, str):
+            pool_kw["ca_certs"] = verify
+        elif verify is not True:
+            pool_kw["ssl_context"] = verify
+        self._pool_kw = pool_kw
+        self._num_pools = num_pools
+        self._pool = urllib3.PoolManager(num_pools=num_pools, **pool_kw)
+        self._proxy = proxy
+        self._env_proxies = urllib.request.getproxies_environment() if trust_env else {}
+        self._proxy_managers: dict[str, urllib3.ProxyManager] = {}
+        self._proxy_choice: dict[tuple[str, str], str | None] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: ClientConfig) -> Urllib3Transport:
+        return cls(verify=config.verify, proxy=config.proxy, pool_maxsize=config.pool_maxsize)
+
+    def _manager(self, url: str) -> urllib3.PoolManager:
+        if self._proxy is None and not self._env_proxies:
+            return self._pool
+        scheme, _, rest = url.partition("://")
+        host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+        key = (scheme.lower(), host.lower())
+        try:
+            proxy_url = self._proxy_choice[key]
+        except KeyError:
+            proxy_url = self._choose_proxy(*key)
+            self._proxy_choice[key] = proxy_url
+        if proxy_url is None:
+            return self._pool
+        manager = self._proxy_managers.get(proxy_url)
+        if manager is None:
+            with self._lock:
+                manager = self._proxy_managers.get(proxy_url)
+                if manager is None:
+                    manager = urllib3.ProxyManager(
+                        proxy_url, num_pools=self._num_pools, **self._pool_kw
+                    )
+                    self._proxy_managers[proxy_url] = manager
+        return manager
+
+    def _choose_proxy(self, scheme: str, host: str) -> str | None:
+        if self._proxy is not None:
+            return self._proxy
+        proxies = self._env_proxies
+        hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+        if bypass(hostname, proxies):
+            return None
+        proxy = proxies.get(scheme) or proxies.get("all")
+        if proxy and "://" not in proxy:
+            proxy = "http://" + proxy
+        return proxy or None
+
+    def send(self, request: Request, *, timeout: Timeout, stream: bool = False) -> Response:
+        try:
+            resp = self._manager(request.url).urlopen(
+                request.method,
+                request.url,
+                body=request.content,
+                headers=request.headers.to_dict(),
+                retries=_NO_RETRIES,
+                redirect=False,
+                assert_same_host=False,
+                timeout=urllib3.Timeout(connect=timeout.connect, read=timeout.read),
+                preload_content=not stream,
+                decode_content=True,
+                chunked=_needs_chunked(request),
+            )
+        except ConnectTimeoutError as exc:  # includes NewConnectionError and DNS failures
+            timed_out = not isinstance(exc, NewConnectionError)
+            raise connection_error(
+                f"Could not connect to {_origin(request.url)}: {_reason(exc)}",
+                request,
+                sent=False,
+                timeout=timed_out,
+            ) from exc
+        except ReadTimeoutError as exc:
+            raise connection_error(
+                f"Timed out reading from {_origin(request.url)} (read timeout {timeout.read} s)",
+                request,
+                sent=True,
+                timeout=True,
+            ) from exc
+        except ProxyError as exc:
+            original = getattr(exc, "original_error", None)
+            raise connection_error(
+                f"Proxy error for {_origin(request.url)}: {_reason(original or exc)}",
+                request,
+                sent=not isinstance(original, (NewConnectionError, ConnectTimeoutError)),
+                timeout=isinstance(original, ConnectTimeoutError)
+                and not isinstance(original, NewConnectionError),
+            ) from exc
+        except SSLError as exc:
+            raise connection_error(
+                f"TLS error with {_origin(request.url)}: {_reason(exc)}", request, sent=False
+            ) from exc
+        except (ProtocolError, HTTPError) as exc:
+            raise connection_error(
+                f"Connection to {_origin(request.url)} failed: {_reason(exc)}", request, sent=True
+            ) from exc
+        except OSError as exc:
+            raise connection_error(
+                f"Connection to {_origin(request.url)} failed: {exc}", request, sent=True
+            ) from exc
+        if stream:
+            return Response(
+                resp.status,
+                headers=resp.headers,
+                stream=_Urllib3Stream(resp, request),
+                request=request,
+            )
+        return Response(resp.status, headers=resp.headers, content=resp.data, request=request)
+
+    def close(self) -> None:
+        self._pool.clear()
+        with self._lock:
+            for manager in self._proxy_managers.values():
+                manager.clear()
+            self._proxy_managers.clear()
+
+    def __repr__(self) -> str:
+        return "Urllib3Transport()"
+
+
+class _Urllib3Stream:
+    __slots__ = ("_request", "_resp")
+
+    def __init__(self, resp: urllib3.BaseHTTPResponse, request: Request) -> None:
+        self._resp = resp
+        self._request = request
+
+    def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        """Chunks as they arrive: with no ``chunk_size``, whatever the socket has (for SSE)."""
+        resp = self._resp
+        try:
+            if chunk_size is None and hasattr(resp, "read1"):
+                while True:
+                    data = resp.read1(_CHUNK)
+                    if not data:
+                        break
+                    yield data
+            else:
+                yield from resp.stream(chunk_size or _CHUNK)
+        except ReadTimeoutError as exc:
+            raise connection_error(
+                f"Timed out reading the body from {_origin(self._request.url)}",
+                self._request,
+                sent=True,
+                timeout=True,
+            ) from exc
+        except (ProtocolError, HTTPError, OSError) as exc:
+            raise connection_error(
+                f"Connection to {_origin(self._request.url)} broke while reading the body: "
+                f"{_reason(exc)}",
+                self._request,
+                sent=True,
+            ) from exc
+
+    def close(self) -> None:
+        resp = self._resp
+        try:
+            if resp.isclosed() if hasattr(resp, "isclosed") else False:
+                resp.release_conn()
+            else:
+                # A body left unread can't be reused on a keep-alive connection.
+                resp.close()
+                resp.release_conn()
+        except Exception:  # closing must never raise
+            log.debug("error while closing a streamed response", exc_info=True)
+
+
+def _needs_chunked(request: Request) -> bool:
+    content = request.content
+    if content is None or isinstance(content, bytes) or hasattr(content, "read"):
+        return False
+    return "content-length" not in request.headers
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0].rsplit('@', 1)[-1]}"
+
+
+def _reason(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)
+    text = str(reason if reason is not None else exc)
+    # urllib3 messages embed the connection object's repr; keep the useful tail.
+    if "): " in text:
+        text = text.split("): ", 1)[1]
+    return text
