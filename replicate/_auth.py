@@ -85,6 +85,22 @@ class TokenAuth:
         return (TokenAuth, ())
 
 
+class StaticAuth:
+    """Fixed credential headers (an ``Authorization`` given in ``default_headers``), sent only
+    where the token would be: the API origin and the auth allowlist."""
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._headers = {k: Secret(v) for k, v in headers.items()}
+
+    def auth_headers(self, request: Request) -> Mapping[str, str]:
+        return {k: v.reveal() for k, v in self._headers.items()}
+
+    def __repr__(self) -> str:
+        return f"StaticAuth({sorted(self._headers)})"
+
+
 def token_from_cog() -> str | None:
     """The token of the current Cog prediction's scope, when running inside a Cog model."""
     cog = sys.modules.get("cog")

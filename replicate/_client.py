@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from . import _logging
-from ._auth import AuthProvider, TokenAuth
+from ._auth import AuthProvider, StaticAuth, TokenAuth
 from ._build import build_request
 from ._config import ClientConfig, user_agent
 from ._drivers import Flow, drive_sync
@@ -114,6 +114,10 @@ class Replicate:
             if not callable(getattr(auth, "auth_headers", None)):
                 raise TypeError("auth must have an auth_headers(request) method")
             auth_provider: AuthProvider = auth
+        elif "authorization" in {k.lower() for k in config.default_headers}:
+            auth_provider = StaticAuth(
+                {k: v for k, v in config.default_headers.items() if k.lower() == "authorization"}
+            )
         elif token is not None:
             auth_provider = TokenAuth(token)
         else:
@@ -145,10 +149,14 @@ class Replicate:
             observers=self._plugins.callers("replicate_observe", ("event",)),
         )
         headers = Headers({"User-Agent": user_agent(), "Accept": "application/json"})
-        headers.update(config.default_headers)
+        # An Authorization default header is auth (StaticAuth), scoped like the token.
+        headers.update(
+            {k: v for k, v in config.default_headers.items() if k.lower() != "authorization"}
+        )
         self._default_headers = headers
 
     def _choose_transport(self, transport: str | SyncTransport | None) -> tuple[SyncTransport, str]:
+        registry = self._plugins.transports
         if transport is not None and not isinstance(transport, str):
             if not callable(getattr(transport, "send", None)):
                 raise TypeError(
@@ -157,7 +165,6 @@ class Replicate:
                 )
             return transport, getattr(transport, "name", type(transport).__name__)
         name = transport or os.environ.get(TRANSPORT_ENV) or DEFAULT_TRANSPORT
-        registry = self._plugins.transports()
         entry = registry.get(name)
         if entry is None:
             source = "transport=" if transport else f"{TRANSPORT_ENV}="
@@ -403,7 +410,7 @@ class Replicate:
         return {
             "config": self._config,
             "transport": self._transport_name
-            if self._transport_name in self._plugins.transports()
+            if self._transport_name in self._plugins.transports
             else None,
             "plugins": self._client_plugins,
         }

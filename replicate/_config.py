@@ -10,6 +10,7 @@ from typing import Any
 
 from ._auth import DEFAULT_AUTH_HOSTS
 from ._http import Timeout
+from ._redact import is_sensitive_header
 from ._version import __version__
 
 DEFAULT_BASE_URL = "https://api.replicate.com/v1"
@@ -91,6 +92,10 @@ class ClientConfig:
         state = {name: getattr(self, name) for name in self.__slots__}
         if isinstance(state["verify"], ssl.SSLContext):  # not picklable; the default is safe
             state["verify"] = True
+        # A credential put in default_headers stays behind too, like bearer_token.
+        state["default_headers"] = {
+            k: v for k, v in state["default_headers"].items() if not is_sensitive_header(k)
+        }
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

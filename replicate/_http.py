@@ -267,7 +267,10 @@ class Response:
 
     @property
     def text(self) -> str:
-        return self.content.decode(self.encoding, errors="replace")
+        try:
+            return self.content.decode(self.encoding, errors="replace")
+        except LookupError:  # an unknown charset= from the server: fall back to UTF-8
+            return self.content.decode("utf-8", errors="replace")
 
     @property
     def encoding(self) -> str:

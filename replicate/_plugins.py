@@ -61,7 +61,8 @@ def _scan() -> list[EntryPoint]:
                 )
                 continue
             seen.setdefault(ep.name, ep)
-        _entry_points = list(seen.values())
+        # By name, not by the file system's order: collect-all hooks run in a reproducible order.
+        _entry_points = sorted(seen.values(), key=lambda ep: ep.name)
     return _entry_points
 
 
@@ -160,6 +161,7 @@ class Plugins:
             )
             pm.enable_tracing()
         self.pm = pm
+        self.transports = self._collect_transports()
 
     @staticmethod
     def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> bool:
@@ -228,7 +230,7 @@ class Plugins:
                     return value
         raise PluginError(f"nothing answered {hook}")  # unreachable: the built-ins answer
 
-    def transports(self) -> dict[str, TransportEntry]:
+    def _collect_transports(self) -> dict[str, TransportEntry]:
         registry: dict[str, TransportEntry] = {}
         for impl in reversed(self.pm.hook.replicate_register_transports.get_hookimpls()):
             plugin = impl.plugin_name
@@ -258,15 +260,30 @@ class Plugins:
                 _skip(
                     plugin, f"replicate_register_transports raised {type(exc).__name__}: {exc}", exc
                 )
+                # Skipped means skipped: none of its other hooks run, none of its transports stay.
+                self.pm.unregister(name=plugin)
+                for names in (self.installed_names, self.client_names):
+                    if plugin in names:
+                        names.remove(plugin)
+                for key in [key for key, entry in registry.items() if entry.plugin == plugin]:
+                    del registry[key]
         return registry
 
     def callers(self, hook: str, argnames: tuple[str, ...]) -> tuple[Callable[..., Any], ...]:
-        """A collect-all hook's implementations in pluggy's call order, each callable with
-        every one of ``argnames`` as keywords (an implementation may take fewer)."""
-        out = []
-        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
-            out.append(_bind(impl.function, tuple(impl.argnames), argnames))
-        return tuple(out)
+        """A collect-all hook's implementations in call order, each callable with every one of
+        ``argnames`` as keywords (an implementation may take fewer).
+
+        The order is ``tryfirst`` ones, then the rest, then ``trylast`` ones; within each group
+        by registration: built-ins, installed plugins (by name), then the client's own plugins in
+        list order, so that a client's own plugin has the last word.
+        """
+        impls = getattr(self.pm.hook, hook).get_hookimpls()
+        ordered = (
+            [i for i in impls if i.tryfirst]
+            + [i for i in impls if not i.tryfirst and not i.trylast]
+            + [i for i in impls if i.trylast]
+        )
+        return tuple(_bind(i.function, tuple(i.argnames), argnames) for i in ordered)
 
 
 def _bind(

@@ -220,7 +220,11 @@ class APIResponseValidationError(APIError):
         self.status_code = response.status_code
 
     def __reduce__(self) -> Any:
-        return (ReplicateError, (self.message,))
+        # Like APIStatusError: keep the type and fields, drop the response (and its request).
+        return (
+            _rebuild_validation_error,
+            (type(self), self.message, self.status_code, self.body),
+        )
 
 
 class ModelError(ReplicateError):
@@ -275,11 +279,24 @@ def _rebuild_status_error(
     Exception.__init__(err, message)
     err.message = message
     err.request = None
+    err.response = None  # type: ignore[assignment]  # the socket-backed response stays behind
     err.body = body
     err.status_code = status_code
     err.title = title
     err.detail = detail
     err.status = status
+    return err
+
+
+def _rebuild_validation_error(
+    cls: type[APIResponseValidationError], message: str, status_code: int, body: object | None
+) -> APIResponseValidationError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.message = message
+    err.request = None
+    err.body = body
+    err.status_code = status_code
     return err
 
 

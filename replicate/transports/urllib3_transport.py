@@ -6,6 +6,7 @@ Imported only when a client that uses it is built; ``import replicate`` never lo
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from .._http import Request, Response, Timeout, connection_error
 
@@ -153,7 +155,9 @@ class Urllib3Transport:
             ) from exc
         except SSLError as exc:
             raise connection_error(
-                f"TLS error with {_origin(request.url)}: {_reason(exc)}", request, sent=False
+                f"TLS error with {_origin(request.url)}: {_reason(exc)}",
+                request,
+                sent=not _during_handshake(exc),
             ) from exc
         except (ProtocolError, HTTPError) as exc:
             raise connection_error(
@@ -237,6 +241,21 @@ def _needs_chunked(request: Request) -> bool:
     return "content-length" not in request.headers
 
 
+def _during_handshake(exc: SSLError) -> bool:
+    """Whether a TLS error surely came before the request was written: a certificate that
+    failed verification, or an error raised inside the handshake. A TLS error while reading the
+    response (a corrupt record) comes after the server may have acted on the request."""
+    original = next((a for a in exc.args if isinstance(a, BaseException)), exc.__context__)
+    if isinstance(original, (ssl.SSLCertVerificationError, CertificateError)):
+        return True
+    tb = original.__traceback__ if original is not None else None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "do_handshake":
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _origin(url: str) -> str:
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.split('/', 1)[0].rsplit('@', 1)[-1]}"
@@ -244,6 +263,8 @@ def _origin(url: str) -> str:
 
 def _reason(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None)
+    if reason is None and len(exc.args) > 1 and isinstance(exc.args[-1], str):
+        reason = exc.args[-1]  # ConnectTimeoutError(conn, message): str() is the tuple's repr
     text = str(reason if reason is not None else exc)
     # urllib3 messages embed the connection object's repr; keep the useful tail.
     if "): " in text:

@@ -1,0 +1,602 @@
+"""Typed response objects for Replicate's HTTP API, as :mod:`msgspec` Structs.
+
+Every object the API returns has a Struct here, and the official v2 SDK's response type names
+(``ModelGetResponse``, ``FileListResponse``, ...) are aliases of them, so code that names those
+types keeps working.
+
+Decoding rules, shared by every Struct:
+
+* Unknown fields are ignored, so a field the API adds tomorrow never breaks decoding.
+* Every field has a default (``None``) except a few identifiers the API always sends
+  (``Prediction.id``, ``Training.id``, ``File.id``, ``Version.id``, ``Account.username``,
+  ``Collection.slug``, ``SearchCollection.slug``).
+* Enumerations (``status``, ``source``, ``visibility``, account ``type``, ...) are plain ``str``,
+  never ``Literal``/``Enum``: a value the API adds later (e.g. status ``"aborted"``) still decodes.
+  :class:`PredictionStatus` holds the known values as constants.
+* Timestamps are timezone-aware :class:`datetime.datetime`. The API sends RFC 3339 strings in UTC
+  with ``Z`` and 0 to 9 fractional digits; msgspec parses them all (rounding to microseconds). A
+  timestamp without an offset is taken to be UTC.
+* Free-form JSON (``input``, ``output``, ``openapi_schema``, ``metadata``) decodes to plain Python
+  values; there is no ``msgspec.Raw`` anywhere, so a Struct never pins the response buffer.
+
+Use :func:`decoder_for` to decode a response body::
+
+    prediction = decoder_for(Prediction).decode(body)
+    page = decoder_for(Page[Model]).decode(body)
+    hardware = decoder_for(HardwareListResponse).decode(body)
+
+This module imports nothing else from ``replicate``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+
+import msgspec
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "Account",
+    "AccountGetResponse",
+    "Collection",
+    "CollectionGetResponse",
+    "CollectionListResponse",
+    "Deployment",
+    "DeploymentConfiguration",
+    "DeploymentCreateResponse",
+    "DeploymentGetResponse",
+    "DeploymentListResponse",
+    "DeploymentRelease",
+    "DeploymentUpdateResponse",
+    "File",
+    "FileChecksums",
+    "FileCreateResponse",
+    "FileGetResponse",
+    "FileListResponse",
+    "FileURLs",
+    "Hardware",
+    "HardwareListResponse",
+    "HardwareListResponseItem",
+    "Model",
+    "ModelCreateResponse",
+    "ModelGetResponse",
+    "ModelListResponse",
+    "ModelSearchResponse",
+    "ModelUpdateResponse",
+    "Page",
+    "Prediction",
+    "PredictionMetrics",
+    "PredictionStatus",
+    "PredictionURLs",
+    "ReplicateObject",
+    "SearchCollection",
+    "SearchModel",
+    "SearchModelMetadata",
+    "SearchPage",
+    "SearchResponse",
+    "SecretGetResponse",
+    "Training",
+    "TrainingCancelResponse",
+    "TrainingCreateResponse",
+    "TrainingGetResponse",
+    "TrainingListResponse",
+    "TrainingMetrics",
+    "TrainingOutput",
+    "TrainingURLs",
+    "Version",
+    "VersionGetResponse",
+    "VersionListResponse",
+    "WebhookSecret",
+    "decoder_for",
+    "is_terminal",
+]
+
+_T = TypeVar("_T")
+_ObjT = TypeVar("_ObjT", bound="ReplicateObject")
+
+_UTC: Final = datetime.timezone.utc
+
+
+# --------------------------------------------------------------------------------------------
+# Status values
+# --------------------------------------------------------------------------------------------
+
+
+class PredictionStatus:
+    """The status values the API documents for predictions and trainings.
+
+    ``status`` fields are plain ``str``: compare against these constants, and expect values not
+    listed here to appear.
+    """
+
+    STARTING: Final = "starting"
+    PROCESSING: Final = "processing"
+    SUCCEEDED: Final = "succeeded"
+    FAILED: Final = "failed"
+    CANCELED: Final = "canceled"
+    ABORTED: Final = "aborted"
+
+
+TERMINAL_STATUSES: Final[frozenset[str]] = frozenset(
+    {
+        PredictionStatus.SUCCEEDED,
+        PredictionStatus.FAILED,
+        PredictionStatus.CANCELED,
+        PredictionStatus.ABORTED,
+    }
+)
+
+
+def is_terminal(status: str | None) -> bool:
+    """Whether a prediction or training with this status has finished and will not change."""
+    return status in TERMINAL_STATUSES
+
+
+# --------------------------------------------------------------------------------------------
+# Base class
+# --------------------------------------------------------------------------------------------
+
+
+def _aware(value: datetime.datetime | None) -> datetime.datetime | None:
+    """Attach UTC to a naive timestamp; the API's timestamps are all UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=_UTC)
+    return value
+
+
+# Not frozen, on purpose: the client refreshes a Prediction or Training in place while polling
+# (as v1's ``reload()`` did), and users may tweak an object before passing it on. The cost is
+# that instances are unhashable. ``msgspec.structs.replace(obj, field=...)`` makes a changed copy.
+class ReplicateObject(
+    msgspec.Struct,
+    kw_only=True,
+    omit_defaults=True,
+    repr_omit_defaults=True,
+):
+    """Base class of every API object.
+
+    Fields set to their default (``None``) are left out of :meth:`to_dict`, :meth:`to_json` and
+    the repr, much as v2 leaves out fields the response did not set.
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        """This object as plain JSON-compatible Python values.
+
+        Timestamps become RFC 3339 strings and nested objects become dicts. Fields that are
+        ``None`` are left out.
+        """
+        result: dict[str, Any] = msgspec.to_builtins(self)
+        return result
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """This object as a JSON ``str`` (like v2's ``to_json``), indented by ``indent`` spaces.
+
+        ``indent=None`` gives the compact form. Fields that are ``None`` are left out.
+        """
+        data = msgspec.json.encode(self)
+        if indent is not None:
+            data = msgspec.json.format(data, indent=indent)
+        return data.decode("utf-8")
+
+    @classmethod
+    def from_dict(cls: type[_ObjT], data: Any) -> _ObjT:
+        """Build an object from decoded JSON (e.g. a webhook payload parsed elsewhere).
+
+        Uses the same lenient rules as :func:`decoder_for`.
+        """
+        return msgspec.convert(data, cls, strict=False)
+
+    @classmethod
+    def from_json(cls: type[_ObjT], data: bytes | str) -> _ObjT:
+        """Decode an object from a JSON document, with :func:`decoder_for`."""
+        return decoder_for(cls).decode(data)
+
+
+# --------------------------------------------------------------------------------------------
+# Accounts and hardware
+# --------------------------------------------------------------------------------------------
+
+
+class Account(ReplicateObject):
+    """A user or organization: ``GET /account``, and a deployment release's ``created_by``."""
+
+    username: str
+    type: str | None = None
+    """``"user"`` or ``"organization"``."""
+    name: str | None = None
+    avatar_url: str | None = None
+    github_url: str | None = None
+
+
+class Hardware(ReplicateObject):
+    """An item of ``GET /hardware`` (which returns a bare JSON array, not a page)."""
+
+    name: str | None = None
+    sku: str | None = None
+    """The identifier to pass as ``hardware`` when creating models or deployments."""
+
+
+class WebhookSecret(ReplicateObject):
+    """``GET /webhooks/default/secret``."""
+
+    key: str | None = None
+    """The signing secret for webhooks, ``whsec_...``."""
+
+
+# --------------------------------------------------------------------------------------------
+# Predictions
+# --------------------------------------------------------------------------------------------
+
+
+class PredictionURLs(ReplicateObject):
+    """``Prediction.urls``."""
+
+    get: str | None = None
+    cancel: str | None = None
+    web: str | None = None
+    """Not present in responses recorded before mid-2024."""
+    stream: str | None = None
+    """Server-sent events URL; present when the model supports streaming."""
+
+
+class PredictionMetrics(ReplicateObject):
+    """``Prediction.metrics``.
+
+    The spec declares only ``total_time`` (and allows more keys). The fields here are every metric
+    seen in the documentation and recorded traffic; a metric not listed is dropped on decode. Add
+    it here, or read the raw JSON, if you need it.
+    """
+
+    predict_time: float | None = None
+    """Seconds the model spent running, excluding queueing and setup."""
+    total_time: float | None = None
+    """Seconds from creation to completion."""
+    input_token_count: int | float | None = None
+    output_token_count: int | float | None = None
+    tokens_per_second: float | None = None
+    time_to_first_token: float | None = None
+    predict_time_share: float | None = None
+    batch_size: int | float | None = None
+    image_count: int | float | None = None
+
+
+class Prediction(ReplicateObject):
+    """A prediction: ``POST /predictions``, ``GET /predictions/{id}``, webhooks, ..."""
+
+    id: str
+    model: str | None = None
+    """``owner/name`` of the model."""
+    version: str | None = None
+    """The version ID, or ``"hidden"`` (official models and some deployments)."""
+    input: dict[str, Any] | None = None
+    output: Any = None
+    logs: str | None = None
+    error: str | None = None
+    status: str | None = None
+    """One of :class:`PredictionStatus`'s values, or a newer one."""
+    source: str | None = None
+    """``"web"`` or ``"api"``."""
+    data_removed: bool | None = None
+    created_at: datetime.datetime | None = None
+    started_at: datetime.datetime | None = None
+    completed_at: datetime.datetime | None = None
+    deadline: datetime.datetime | None = None
+    """When the prediction will be canceled automatically (``Cancel-After``)."""
+    deployment: str | None = None
+    """``owner/name`` of the deployment that ran it, if any."""
+    metrics: PredictionMetrics | None = None
+    urls: PredictionURLs | None = None
+
+    def __post_init__(self) -> None:
+        self.created_at = _aware(self.created_at)
+        self.started_at = _aware(self.started_at)
+        self.completed_at = _aware(self.completed_at)
+        self.deadline = _aware(self.deadline)
+
+
+# --------------------------------------------------------------------------------------------
+# Models, versions and collections
+# --------------------------------------------------------------------------------------------
+
+
+class Version(ReplicateObject):
+    """A model version: ``GET /models/{owner}/{name}/versions/{id}``, ``Model.latest_version``."""
+
+    id: str
+    created_at: datetime.datetime | None = None
+    cog_version: str | None = None
+    openapi_schema: dict[str, Any] | None = None
+    """The version's OpenAPI schema; its ``components.schemas.Input``/``Output`` describe I/O."""
+
+    def __post_init__(self) -> None:
+        self.created_at = _aware(self.created_at)
+
+
+class Model(ReplicateObject):
+    """A model: ``GET /models/{owner}/{name}``, list, create, update and search results."""
+
+    owner: str | None = None
+    name: str | None = None
+    description: str | None = None
+    visibility: str | None = None
+    """``"public"`` or ``"private"``."""
+    url: str | None = None
+    github_url: str | None = None
+    paper_url: str | None = None
+    license_url: str | None = None
+    weights_url: str | None = None
+    """Not in the spec's response schema (only in ``PATCH``'s body); seen in recorded responses."""
+    cover_image_url: str | None = None
+    run_count: int | None = None
+    is_official: bool | None = None
+    created_at: datetime.datetime | None = None
+    """Not in the spec; seen in recorded responses."""
+    default_example: Prediction | None = None
+    latest_version: Version | None = None
+
+    def __post_init__(self) -> None:
+        self.created_at = _aware(self.created_at)
+
+
+class Collection(ReplicateObject):
+    """A collection: ``GET /collections/{slug}``; list items have no ``models``."""
+
+    slug: str
+    name: str | None = None
+    description: str | None = None
+    full_description: str | None = None
+    """Markdown; only on ``GET /collections/{slug}``."""
+    models: list[Model] | None = None
+    """Only on ``GET /collections/{slug}``."""
+
+
+# --------------------------------------------------------------------------------------------
+# Trainings
+# --------------------------------------------------------------------------------------------
+
+
+class TrainingOutput(ReplicateObject):
+    """``Training.output`` once a training has succeeded."""
+
+    version: str | None = None
+    """The new version, ``owner/name:version_id``."""
+    weights: str | None = None
+    """URL of the trained weights."""
+
+
+class TrainingMetrics(ReplicateObject):
+    """``Training.metrics`` (may be ``{}`` while running)."""
+
+    predict_time: float | None = None
+    total_time: float | None = None
+
+
+class TrainingURLs(ReplicateObject):
+    """``Training.urls``."""
+
+    get: str | None = None
+    cancel: str | None = None
+    web: str | None = None
+    """Shown in the spec's examples but not its schema."""
+
+
+class Training(ReplicateObject):
+    """A training: ``POST /models/{owner}/{name}/versions/{id}/trainings``, ``GET /trainings/{id}``,
+    ``GET /trainings`` and ``POST /trainings/{id}/cancel``.
+    """
+
+    id: str
+    model: str | None = None
+    version: str | None = None
+    input: dict[str, Any] | None = None
+    output: TrainingOutput | None = None
+    logs: str | None = None
+    error: str | None = None
+    status: str | None = None
+    """One of :class:`PredictionStatus`'s values, or a newer one."""
+    source: str | None = None
+    """``"web"`` or ``"api"``."""
+    created_at: datetime.datetime | None = None
+    started_at: datetime.datetime | None = None
+    completed_at: datetime.datetime | None = None
+    metrics: TrainingMetrics | None = None
+    urls: TrainingURLs | None = None
+
+    def __post_init__(self) -> None:
+        self.created_at = _aware(self.created_at)
+        self.started_at = _aware(self.started_at)
+        self.completed_at = _aware(self.completed_at)
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------------
+
+
+class FileChecksums(ReplicateObject):
+    """``File.checksums`` (the spec declares ``sha256``; the API also sends ``md5``)."""
+
+    sha256: str | None = None
+    md5: str | None = None
+
+
+class FileURLs(ReplicateObject):
+    """``File.urls``."""
+
+    get: str | None = None
+
+
+class File(ReplicateObject):
+    """An uploaded file: ``POST /files``, ``GET /files/{id}``, ``GET /files``."""
+
+    id: str
+    name: str | None = None
+    """The uploaded file name. Not in the spec; seen in recorded responses."""
+    content_type: str | None = None
+    size: int | None = None
+    etag: str | None = None
+    """Not in the spec; seen in recorded responses."""
+    checksums: FileChecksums | None = None
+    metadata: dict[str, Any] | None = None
+    created_at: datetime.datetime | None = None
+    expires_at: datetime.datetime | None = None
+    urls: FileURLs | None = None
+
+    def __post_init__(self) -> None:
+        self.created_at = _aware(self.created_at)
+        self.expires_at = _aware(self.expires_at)
+
+
+# --------------------------------------------------------------------------------------------
+# Deployments
+# --------------------------------------------------------------------------------------------
+
+
+class DeploymentConfiguration(ReplicateObject):
+    """``DeploymentRelease.configuration``."""
+
+    hardware: str | None = None
+    """A hardware SKU, see :class:`Hardware`."""
+    min_instances: int | None = None
+    max_instances: int | None = None
+
+
+class DeploymentRelease(ReplicateObject):
+    """``Deployment.current_release``."""
+
+    number: int | None = None
+    model: str | None = None
+    """``owner/name`` of the model."""
+    version: str | None = None
+    created_at: datetime.datetime | None = None
+    created_by: Account | None = None
+    configuration: DeploymentConfiguration | None = None
+
+    def __post_init__(self) -> None:
+        self.created_at = _aware(self.created_at)
+
+
+class Deployment(ReplicateObject):
+    """A deployment: ``GET /deployments/{owner}/{name}``, list, create and update."""
+
+    owner: str | None = None
+    name: str | None = None
+    current_release: DeploymentRelease | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Search and pages
+# --------------------------------------------------------------------------------------------
+
+
+class SearchModelMetadata(ReplicateObject):
+    """``SearchModel.metadata``."""
+
+    generated_description: str | None = None
+    score: float | None = None
+    tags: list[str] | None = None
+
+
+class SearchModel(ReplicateObject):
+    """An item of ``SearchResponse.models``."""
+
+    model: Model | None = None
+    metadata: SearchModelMetadata | None = None
+
+
+class SearchCollection(ReplicateObject):
+    """An item of ``SearchResponse.collections``; ``models`` are ``owner/name`` strings."""
+
+    slug: str
+    name: str | None = None
+    description: str | None = None
+    models: list[str] | None = None
+
+
+class SearchPage(ReplicateObject):
+    """An item of ``SearchResponse.pages``: a documentation page."""
+
+    name: str | None = None
+    href: str | None = None
+    """A path on replicate.com, e.g. ``/docs/guides/...``."""
+
+
+class SearchResponse(ReplicateObject):
+    """``GET /search`` (beta)."""
+
+    query: str | None = None
+    models: list[SearchModel] = msgspec.field(default_factory=list)
+    collections: list[SearchCollection] = msgspec.field(default_factory=list)
+    pages: list[SearchPage] = msgspec.field(default_factory=list)
+
+
+class Page(ReplicateObject, Generic[_T]):
+    """A page of a cursor-paginated list: ``Page[Model]``, ``Page[Prediction]``, ...
+
+    ``next`` and ``previous`` are full URLs (or ``None`` at either end).
+    """
+
+    next: str | None = None
+    previous: str | None = None
+    results: list[_T] = msgspec.field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# v2 SDK names
+# --------------------------------------------------------------------------------------------
+
+# v2's ``*ListResponse`` names are the type of one item in the list (the page holds them).
+ModelGetResponse = Model
+ModelCreateResponse = Model
+ModelUpdateResponse = Model
+ModelListResponse = Model
+ModelSearchResponse = Model
+VersionGetResponse = Version
+VersionListResponse = Version
+TrainingGetResponse = Training
+TrainingCreateResponse = Training
+TrainingListResponse = Training
+TrainingCancelResponse = Training
+FileGetResponse = File
+FileCreateResponse = File
+FileListResponse = File
+DeploymentGetResponse = Deployment
+DeploymentCreateResponse = Deployment
+DeploymentUpdateResponse = Deployment
+DeploymentListResponse = Deployment
+CollectionGetResponse = Collection
+CollectionListResponse = Collection
+HardwareListResponseItem = Hardware
+HardwareListResponse: TypeAlias = list[Hardware]
+"""v2's ``List[HardwareListResponseItem]``: ``GET /hardware`` returns a bare array."""
+AccountGetResponse = Account
+SecretGetResponse = WebhookSecret
+
+
+# --------------------------------------------------------------------------------------------
+# Decoders
+# --------------------------------------------------------------------------------------------
+
+_DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def decoder_for(tp: type[_T]) -> msgspec.json.Decoder[_T]:
+    """A cached JSON decoder for ``tp`` (a Struct here, ``Page[Model]``, ``list[Hardware]``, ...).
+
+    Decoders are lenient (``strict=False``): a number sent as a string, or an integral float for an
+    ``int`` field, is converted rather than rejected. Two threads racing may each build a decoder;
+    that is harmless.
+    """
+    try:
+        return _DECODERS[tp]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable type expression: build without caching
+        return msgspec.json.Decoder(tp, strict=False)
+    decoder = msgspec.json.Decoder(tp, strict=False)
+    _DECODERS[tp] = decoder
+    return decoder

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set up and run every test: the core's (tests/) and each plugin's (plugins/*/tests), plus ruff and
+# mypy. Extra arguments go to pytest.
+EXTRAS="[dev]" source "$(dirname "$0")/_venv.sh"
+"$VENV/bin/ruff" check replicate tests plugins benchmarks examples
+"$VENV/bin/ruff" format --check replicate tests plugins benchmarks examples
+"$VENV/bin/mypy"
+set +e
+"$VENV/bin/python" -m pytest "$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+  echo "scripts/test.sh: pytest collected no tests; that counts as a failure" >&2
+  exit 1
+fi
+exit "$rc"

@@ -1,0 +1,48 @@
+"""Shared fixtures: a loopback HTTP server (pytest-httpserver) and clients pointed at it.
+
+Every test starts with the ``REPLICATE_*`` environment cleared and installed plugins switched
+off (``REPLICATE_PLUGINS=""``), so the machine's own setup never leaks into a result; tests
+about installed plugins set the variables they need.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+import replicate
+from replicate import _default, _plugins
+
+TOKEN = "r8_TestTokenDoNotLeak0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.startswith("REPLICATE_") or name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REPLICATE_PLUGINS", "")
+    _plugins.reset()
+    _default.set_default_client(None)
+    yield
+    _plugins.reset()
+    _default.set_default_client(None)
+
+
+@pytest.fixture
+def fast_retries() -> replicate.DefaultRetryPolicy:
+    """The default policy with millisecond backoff, so retry tests don't sleep for seconds."""
+    return replicate.DefaultRetryPolicy(initial_backoff=0.001, max_backoff=0.005)
+
+
+@pytest.fixture
+def client(
+    httpserver: HTTPServer, fast_retries: replicate.DefaultRetryPolicy
+) -> Iterator[replicate.Replicate]:
+    with replicate.Replicate(
+        bearer_token=TOKEN, base_url=httpserver.url_for("/v1"), retry_policy=fast_retries
+    ) as c:
+        yield c
