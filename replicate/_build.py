@@ -98,6 +98,9 @@ def build_request(
             raise TypeError("content= takes bytes or a binary file; open the file in 'rb' mode")
         else:
             body = content
+            size = _remaining_size(content)
+            if size is not None:
+                req_headers["Content-Length"] = str(size)
     if headers:
         for key, value in headers.items():
             if value is None:
@@ -107,3 +110,23 @@ def build_request(
             else:
                 req_headers[key] = value
     return Request(method, full_url, headers=req_headers, content=body, idempotent=idempotent)
+
+
+def _remaining_size(content: object) -> int | None:
+    """Bytes left in a regular file from its position, so it is sent with a Content-Length
+    rather than chunked (some upload endpoints refuse chunked bodies)."""
+    fileno = getattr(content, "fileno", None)
+    tell = getattr(content, "tell", None)
+    if fileno is None or tell is None:
+        return None
+    try:
+        import os
+        import stat
+
+        info = os.fstat(fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        remaining: int = info.st_size - tell()
+        return max(0, remaining)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None

@@ -109,8 +109,12 @@ def send_flow(
                 exc.request = prepared
             if observe is not None:
                 observe(Event(Event.ERROR, request=prepared, error=exc, attempt=attempt))
-            delay = sender.retry_policy.retry_delay(
-                attempt=attempt, max_retries=max_retries, request=prepared, error=exc
+            delay = (
+                sender.retry_policy.retry_delay(
+                    attempt=attempt, max_retries=max_retries, request=prepared, error=exc
+                )
+                if attempt < max_retries
+                else None
             )
             if delay is None or not replay.possible:
                 raise
@@ -153,8 +157,12 @@ def send_flow(
                     yield CloseResponse(response)
                 continue
 
-        delay = sender.retry_policy.retry_delay(
-            attempt=attempt, max_retries=max_retries, request=prepared, response=response
+        delay = (
+            sender.retry_policy.retry_delay(
+                attempt=attempt, max_retries=max_retries, request=prepared, response=response
+            )
+            if attempt < max_retries
+            else None
         )
         if delay is not None and replay.possible:
             if stream:

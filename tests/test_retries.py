@@ -649,7 +649,9 @@ def test_custom_policy_is_consulted_with_the_error(closed_port: int) -> None:
         pytest.raises(replicate.APIConnectionError),
     ):
         client.post("/predictions", json={})
-    assert [c["attempt"] for c in policy.calls] == [0, 1, 2]
+    # max_retries=2: the policy is asked after attempts 0 and 1; after the last one the core
+    # gives up without asking, so no policy can retry past max_retries.
+    assert [c["attempt"] for c in policy.calls] == [0, 1]
     for call in policy.calls:
         assert call["response"] is None
         assert isinstance(call["error"], replicate.APIConnectionError)
@@ -744,3 +746,17 @@ def test_prefer_wait_timeout_seen_by_the_transport(
     )
     client.post("/predictions", json={}, headers={"Prefer": prefer} if prefer else None)
     assert spy.timeouts == [Timeout(connect=1.5, read=expected_read)]
+
+
+def test_core_enforces_max_retries_whatever_the_policy_says(httpserver: HTTPServer) -> None:
+    class AlwaysRetry:
+        def retry_delay(self, **kwargs: object) -> float:
+            return 0.0
+
+    httpserver.expect_request("/v1/thing").respond_with_data("", status=503)
+    with (
+        make_client(httpserver.url_for("/v1"), retry_policy=AlwaysRetry(), max_retries=3) as c,
+        pytest.raises(replicate.InternalServerError),
+    ):
+        c.get("/thing")
+    assert len(httpserver.log) == 4
