@@ -6,7 +6,8 @@ import logging
 import os
 import ssl
 from collections.abc import Iterable, Mapping
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -18,15 +19,32 @@ from ._drivers import Flow, drive_sync
 from ._http import Body, Headers, Request, Response, SyncTransport, Timeout
 from ._plugins import TRANSPORT_ENV, Plugins
 from ._redact import Secret
+from ._response import APIResponse
 from ._retry import RetryPolicy
 from ._send import Sender, send_flow
+from ._sentinels import NOT_GIVEN, NotGiven
 from .builtin import DEFAULT_TRANSPORT
 from .exceptions import ReplicateError
+from .pagination import SyncPage
+
+if TYPE_CHECKING:
+    from .resources.account import AccountResource
+    from .resources.collections import Collections
+    from .resources.deployments import Deployments
+    from .resources.files import Files
+    from .resources.hardware import HardwareResource
+    from .resources.models import Models
+    from .resources.predictions import Predictions
+    from .resources.trainings import Trainings
+    from .resources.webhooks import Webhooks
+    from .types import SearchResponse
 
 log = logging.getLogger("replicate")
 
 _NOT_GIVEN: Any = ...
 AUTH_CHOICE_ENV = "REPLICATE_AUTH"
+POLL_INTERVAL_ENV = "REPLICATE_POLL_INTERVAL"
+DEFAULT_POLL_INTERVAL = 0.5
 RETRY_CHOICE_ENV = "REPLICATE_RETRY_POLICY"
 
 
@@ -107,6 +125,7 @@ class Replicate:
         self._explicit_auth = auth
         self._explicit_retry = retry_policy
         self._closed = False
+        self._raw = False
         self._plugins = Plugins(plugins)
         self._transport, self._transport_name = self._choose_transport(transport)
         self._owns_transport = True
@@ -259,6 +278,7 @@ class Replicate:
         new._explicit_auth = self._explicit_auth
         new._explicit_retry = self._explicit_retry
         new._closed = False
+        new._raw = False
         new._plugins = self._plugins
         new._transport = self._transport
         new._transport_name = self._transport_name
@@ -281,13 +301,14 @@ class Replicate:
         content: Body | str = None,
         headers: Mapping[str, str | None] | None = None,
         idempotent: bool | None = None,
+        add_default_query: bool = True,
     ) -> Request:
         return build_request(
             method,
             url,
             base_url=self._config.base_url,
             default_headers=self._default_headers,
-            default_query=self._config.default_query,
+            default_query=self._config.default_query if add_default_query else {},
             params=params,
             json=json,
             content=content,
@@ -306,7 +327,7 @@ class Replicate:
     ) -> Flow[Response]:
         if self._closed:
             raise ReplicateError("this client is closed")
-        if timeout is _NOT_GIVEN:
+        if timeout is _NOT_GIVEN or isinstance(timeout, NotGiven):
             resolved_timeout = self._config.timeout
         elif isinstance(timeout, Timeout):
             resolved_timeout = timeout
@@ -380,6 +401,122 @@ class Replicate:
     def query(self, url: str, **kwargs: Any) -> Response:
         """The HTTP QUERY method (a safe, idempotent request with a body)."""
         return self.request("QUERY", url, **kwargs)
+
+    def _execute(self, flow: Flow[tuple[Response, Any]]) -> Any:
+        """Drive a resource call's flow; hand back the value, or the raw response with it."""
+        response, value = drive_sync(flow, self._transport)
+        if self._raw:
+            return APIResponse(response, value)
+        return value
+
+    def _fetch_page(self, url: str, item_type: Any) -> SyncPage[Any]:
+        """The page at a ``next`` URL, followed verbatim (no default query added)."""
+        from .types import Page
+
+        request = self._build("GET", url, add_default_query=False)
+        response = drive_sync(self._send_flow(request), self._transport)
+        return SyncPage(self, response.parse(Page[item_type]), item_type)
+
+    def _plain(self) -> Replicate:
+        """This client, or a copy of it that returns plain values if this one is raw."""
+        return self.with_options() if self._raw else self
+
+    @property
+    def poll_interval(self) -> float:
+        """Seconds between polls while waiting: ``REPLICATE_POLL_INTERVAL``, default 0.5."""
+        value = os.environ.get(POLL_INTERVAL_ENV)
+        if not value:
+            return DEFAULT_POLL_INTERVAL
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise ValueError(f"{POLL_INTERVAL_ENV} must be a number of seconds, got {value!r}")
+        if not seconds >= 0:
+            raise ValueError(f"{POLL_INTERVAL_ENV} must be >= 0, got {value!r}")
+        return seconds
+
+    @property
+    def with_raw_response(self) -> Replicate:
+        """This client, but resource methods return :class:`~replicate.APIResponse` (the HTTP
+        response, plus ``.parse()`` for the object): ``client.with_raw_response.predictions.get(
+        prediction_id=...)``."""
+        raw = self.with_options()
+        raw._raw = True
+        return raw
+
+    # --- resources (each module loads on first access) ----------------------------------------
+
+    @cached_property
+    def predictions(self) -> Predictions:
+        from .resources.predictions import Predictions
+
+        return Predictions(self)
+
+    @cached_property
+    def models(self) -> Models:
+        from .resources.models import Models
+
+        return Models(self)
+
+    @cached_property
+    def deployments(self) -> Deployments:
+        from .resources.deployments import Deployments
+
+        return Deployments(self)
+
+    @cached_property
+    def trainings(self) -> Trainings:
+        from .resources.trainings import Trainings
+
+        return Trainings(self)
+
+    @cached_property
+    def files(self) -> Files:
+        from .resources.files import Files
+
+        return Files(self)
+
+    @cached_property
+    def collections(self) -> Collections:
+        from .resources.collections import Collections
+
+        return Collections(self)
+
+    @cached_property
+    def hardware(self) -> HardwareResource:
+        from .resources.hardware import HardwareResource
+
+        return HardwareResource(self)
+
+    @cached_property
+    def account(self) -> AccountResource:
+        from .resources.account import AccountResource
+
+        return AccountResource(self)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        from .resources.webhooks import Webhooks
+
+        return Webhooks(self)
+
+    def search(
+        self, *, query: str, limit: int | NotGiven = NOT_GIVEN, **options: Any
+    ) -> SearchResponse:
+        """Search models, collections and docs (``GET /search``, a beta endpoint)."""
+        from .resources._base import Resource, check_options, given
+        from .types import SearchResponse
+
+        check_options("search", options)
+        if not isinstance(query, str) or not query:
+            raise ValueError("query must be a non-empty string")
+        return Resource(self)._call(  # type: ignore[no-any-return]
+            "GET",
+            "/search",
+            cast=SearchResponse,
+            options=options,
+            params=given(query=query, limit=limit),
+        )
 
     # --- lifecycle ----------------------------------------------------------------------------
 

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import msgspec
 
 from .exceptions import APIResponseValidationError, APIStatusError, status_error_class
+from .types import decoder_for
 
 if TYPE_CHECKING:
     from ._http import Response
 
-_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
-_decoders_lock = threading.Lock()
 _any_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder()
-
-
-def decoder_for(tp: Any) -> msgspec.json.Decoder[Any]:
-    """One cached JSON decoder per target type (building one costs far more than using it)."""
-    try:
-        return _decoders[tp]
-    except KeyError:
-        pass
-    except TypeError:  # unhashable type expression
-        return msgspec.json.Decoder(tp)
-    with _decoders_lock:
-        dec = _decoders.get(tp)
-        if dec is None:
-            dec = _decoders[tp] = msgspec.json.Decoder(tp)
-        return dec
 
 
 def decode_json(response: Response) -> Any:

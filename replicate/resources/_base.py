@@ -1,0 +1,201 @@
+"""What every resource method shares: per-call options, path parameters, one call helper.
+
+A resource method only says which request to build and which type the response decodes to.
+Building, sending (with retries) and decoding are the same flow for every method and every
+client; the client's ``_execute`` drives it (sync now; an async client drives the same flow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping
+from typing import TYPE_CHECKING, Any, TypedDict
+from urllib.parse import quote
+
+import msgspec
+
+from .._sentinels import NOT_GIVEN, NotGiven, Omit
+
+if TYPE_CHECKING:
+    from .._client import Replicate
+    from .._drivers import Action
+    from .._http import Body, Request, Response, Timeout
+
+UNSET: Any = msgspec.UNSET
+
+
+class RequestOptions(TypedDict, total=False):
+    """The per-call options every method takes, as in the official v2 SDK."""
+
+    extra_headers: Mapping[str, str | Omit] | None
+    extra_query: Mapping[str, object] | None
+    extra_body: Mapping[str, object] | None
+    timeout: float | Timeout | NotGiven | None
+    max_retries: int | None
+
+
+_OPTION_NAMES = frozenset(RequestOptions.__annotations__)
+
+
+def check_options(method: str, options: Mapping[str, Any]) -> None:
+    for name in options:
+        if name not in _OPTION_NAMES:
+            raise TypeError(f"{method}() got an unexpected keyword argument {name!r}")
+
+
+def path_param(name: str, value: object) -> str:
+    """A path segment, URL-quoted; an empty or non-string value is rejected before any request."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, not {type(value).__name__}")
+    if not value:
+        raise ValueError(f"Expected a non-empty value for `{name}` but received {value!r}")
+    return quote(value, safe="")
+
+
+def given(**fields: Any) -> dict[str, Any]:
+    """The fields the caller actually passed (drops NOT_GIVEN)."""
+    return {k: v for k, v in fields.items() if not isinstance(v, NotGiven)}
+
+
+def decode_as(response: Response, cast: Any) -> Any:
+    """The response body as ``cast``: None (no body), str (text), bytes, or any msgspec type."""
+    if cast is None:
+        return None
+    if cast is str:
+        return response.text
+    if cast is bytes:
+        return response.content
+    return response.parse(cast)
+
+
+def call_flow(
+    send: Generator[Action, Any, Response],
+    cast: Any,
+    wrap: Callable[[Any], Any] | None,
+) -> Generator[Action, Any, tuple[Response, Any]]:
+    response = yield from send
+    value = decode_as(response, cast)
+    if wrap is not None:
+        value = wrap(value)
+    return response, value
+
+
+class Resource:
+    """Base of every resource: holds the client it sends through."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: Replicate) -> None:
+        self._client = client
+
+    @property
+    def with_raw_response(self) -> Any:
+        """This resource, but every method returns an :class:`~replicate.APIResponse` holding
+        the HTTP response (status, headers such as ``ratelimit-remaining``) and, through
+        ``.parse()``, the object the method normally returns."""
+        return type(self)(self._client.with_raw_response)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        options: Mapping[str, Any],
+        params: Mapping[str, object] | None = None,
+        body: Any = UNSET,
+        content: Body | str = None,
+        headers: Mapping[str, str | None] | None = None,
+        idempotent: bool | None = None,
+    ) -> Request:
+        """The Request for a call, with the caller's ``extra_*`` options merged in."""
+        extra_headers = options.get("extra_headers")
+        extra_query = options.get("extra_query")
+        extra_body = options.get("extra_body")
+        if extra_body:
+            if body is UNSET:
+                body = dict(extra_body)
+            elif isinstance(body, dict):
+                body = {**body, **extra_body}
+            else:
+                raise TypeError("extra_body can only extend a JSON object body")
+        if extra_query:
+            params = {**(params or {}), **extra_query}
+        if extra_headers:
+            merged: dict[str, str | None] = dict(headers or {})
+            for key, value in extra_headers.items():
+                merged[key] = None if isinstance(value, Omit) else value
+            headers = merged
+        return self._client._build(
+            method,
+            path,
+            params=params,
+            json=body,
+            content=content,
+            headers=headers,
+            idempotent=idempotent,
+        )
+
+    def _send(
+        self, request: Request, options: Mapping[str, Any], *, stream: bool = False
+    ) -> Generator[Action, Any, Response]:
+        timeout = options.get("timeout", NOT_GIVEN)
+        return self._client._send_flow(
+            request, timeout=timeout, max_retries=options.get("max_retries"), stream=stream
+        )
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast: Any,
+        options: Mapping[str, Any],
+        params: Mapping[str, object] | None = None,
+        body: Any = UNSET,
+        content: Body | str = None,
+        headers: Mapping[str, str | None] | None = None,
+        idempotent: bool | None = None,
+        stream: bool = False,
+        wrap: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """Build, send and decode one call; what the client hands back depends on the client
+        (the value, or the raw response with it)."""
+        request = self._request(
+            method,
+            path,
+            options=options,
+            params=params,
+            body=body,
+            content=content,
+            headers=headers,
+            idempotent=idempotent,
+        )
+        send = self._send(request, options, stream=stream)
+        return self._client._execute(call_flow(send, cast, wrap))
+
+    def _list(
+        self,
+        path: str,
+        item_type: Any,
+        *,
+        options: Mapping[str, Any],
+        params: Mapping[str, object] | None = None,
+        method: str = "GET",
+        content: Body | str = None,
+        headers: Mapping[str, str | None] | None = None,
+    ) -> Any:
+        """A paginated list: the first page, wrapped so that iterating follows ``next``."""
+        from ..pagination import SyncPage
+        from ..types import Page
+
+        client = self._client._plain()
+        return self._call(
+            method,
+            path,
+            cast=Page[item_type],
+            options=options,
+            params=params,
+            content=content,
+            headers=headers,
+            idempotent=True,
+            wrap=lambda page: SyncPage(client, page, item_type),
+        )

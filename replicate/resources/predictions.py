@@ -1,0 +1,206 @@
+"""``client.predictions``: create, get, list, cancel and wait for predictions."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Generator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._drivers import Sleep
+from .._sentinels import NOT_GIVEN, NotGiven
+from ..types import Page, Prediction, is_terminal
+from ._base import Resource, check_options, given, path_param
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .._drivers import Action
+    from .._http import Response
+    from ..pagination import SyncPage
+    from ._base import RequestOptions
+
+
+def create_headers(
+    *,
+    prefer: str | NotGiven,
+    wait: bool | int | NotGiven,
+    cancel_after: str | int | float | NotGiven,
+) -> dict[str, str]:
+    """The ``Prefer`` and ``Cancel-After`` headers of a create call, checked before sending."""
+    headers: dict[str, str] = {}
+    if not isinstance(prefer, NotGiven) and not isinstance(wait, NotGiven):
+        raise TypeError("cannot mix and match prefer and wait")
+    if not isinstance(wait, NotGiven):
+        if wait is True:
+            headers["Prefer"] = "wait"
+        elif wait is False:
+            pass
+        elif isinstance(wait, int) and 1 <= wait <= 60:
+            headers["Prefer"] = f"wait={wait}"
+        else:
+            raise ValueError(
+                f"wait must be True, False or a whole number of seconds 1..60, not {wait!r}"
+            )
+    elif not isinstance(prefer, NotGiven):
+        if not isinstance(prefer, str) or not prefer or "\n" in prefer or "\r" in prefer:
+            raise ValueError(
+                f"prefer must be a header value such as 'wait' or 'wait=10', not {prefer!r}"
+            )
+        headers["Prefer"] = prefer
+    if not isinstance(cancel_after, NotGiven):
+        headers["Cancel-After"] = duration_header("cancel_after", cancel_after)
+    return headers
+
+
+def duration_header(name: str, value: object) -> str:
+    """A ``Cancel-After`` value: a duration string such as ``"5m"``/``"1h30m"``, or seconds."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a duration such as '5m' or a number of seconds")
+    if isinstance(value, (int, float)):
+        if value < 5:
+            raise ValueError(f"{name} must be at least 5 seconds, got {value!r}")
+        return f"{int(value)}s" if float(value).is_integer() else f"{value}s"
+    if isinstance(value, _dt.timedelta):
+        return duration_header(name, value.total_seconds())
+    if isinstance(value, str) and value.strip() and "\n" not in value and "\r" not in value:
+        return value.strip()
+    raise ValueError(
+        f"{name} must be a duration such as '5m' or a number of seconds, not {value!r}"
+    )
+
+
+def prediction_body(
+    *,
+    input: Mapping[str, Any],
+    webhook: str | NotGiven,
+    webhook_events_filter: list[str] | NotGiven,
+    stream: bool | NotGiven,
+    **more: Any,
+) -> dict[str, Any]:
+    if not isinstance(input, Mapping):
+        raise TypeError(
+            f"input must be a mapping of input names to values, not {type(input).__name__}"
+        )
+    return {
+        **given(**more),
+        "input": dict(input),
+        **given(webhook=webhook, webhook_events_filter=webhook_events_filter, stream=stream),
+    }
+
+
+def _timestamp(name: str, value: object) -> object:
+    if isinstance(value, (str, _dt.datetime, NotGiven)):
+        return value
+    raise TypeError(f"{name} must be a datetime or an ISO 8601 string, not {type(value).__name__}")
+
+
+class Predictions(Resource):
+    """Predictions: ``POST /predictions`` and friends."""
+
+    __slots__ = ()
+
+    def create(
+        self,
+        *,
+        input: Mapping[str, Any],
+        version: str,
+        stream: bool | NotGiven = NOT_GIVEN,
+        webhook: str | NotGiven = NOT_GIVEN,
+        webhook_events_filter: list[str] | NotGiven = NOT_GIVEN,
+        cancel_after: str | int | NotGiven = NOT_GIVEN,
+        prefer: str | NotGiven = NOT_GIVEN,
+        wait: bool | int | NotGiven = NOT_GIVEN,
+        file_encoding_strategy: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Prediction:
+        """Create a prediction of a model version (``version`` is a 64-hex id, ``owner/name``
+        or ``owner/name:id``).
+
+        ``wait=True``/``wait=N`` (or ``prefer="wait=N"``) asks for sync mode; the prediction
+        comes back as the API answered, complete or not. ``cancel_after`` ("5m", or seconds)
+        sets the server-side deadline.
+        """
+        check_options("create", options)
+        if not isinstance(version, str) or not version:
+            raise ValueError("version must be a non-empty version id or 'owner/name[:id]'")
+        return self._call(  # type: ignore[no-any-return]
+            "POST",
+            "/predictions",
+            cast=Prediction,
+            options=options,
+            body=prediction_body(
+                version=version,
+                input=input,
+                webhook=webhook,
+                webhook_events_filter=webhook_events_filter,
+                stream=stream,
+            ),
+            headers=create_headers(prefer=prefer, wait=wait, cancel_after=cancel_after),
+        )
+
+    def get(self, prediction_id: str, **options: Unpack[RequestOptions]) -> Prediction:
+        check_options("get", options)
+        path = f"/predictions/{path_param('prediction_id', prediction_id)}"
+        return self._call("GET", path, cast=Prediction, options=options)  # type: ignore[no-any-return]
+
+    def list(
+        self,
+        *,
+        created_after: str | _dt.datetime | NotGiven = NOT_GIVEN,
+        created_before: str | _dt.datetime | NotGiven = NOT_GIVEN,
+        source: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> SyncPage[Prediction]:
+        """Predictions, newest first, across every page (iterate), or page by page."""
+        check_options("list", options)
+        params = given(
+            created_after=_timestamp("created_after", created_after),
+            created_before=_timestamp("created_before", created_before),
+            source=source,
+        )
+        return self._list(  # type: ignore[no-any-return]
+            "/predictions", Prediction, params=params, options=options
+        )
+
+    def cancel(self, prediction_id: str, **options: Unpack[RequestOptions]) -> Prediction:
+        check_options("cancel", options)
+        path = f"/predictions/{path_param('prediction_id', prediction_id)}/cancel"
+        # Canceling twice is harmless, so this POST may be retried.
+        return self._call(  # type: ignore[no-any-return]
+            "POST", path, cast=Prediction, options=options, idempotent=True
+        )
+
+    def wait(
+        self,
+        prediction_id: str,
+        *,
+        poll_interval: float | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Prediction:
+        """Poll until the prediction reaches a terminal status (succeeded, failed, canceled or
+        aborted) and return it. ``poll_interval`` defaults to ``REPLICATE_POLL_INTERVAL`` or 0.5 s.
+        """
+        check_options("wait", options)
+        path = f"/predictions/{path_param('prediction_id', prediction_id)}"
+        interval = self._client.poll_interval if poll_interval is None else poll_interval
+        return self._client._execute(poll_flow(self, path, Prediction, interval, options))  # type: ignore[no-any-return]
+
+
+def poll_flow(
+    resource: Resource,
+    path: str,
+    cast: Any,
+    interval: float,
+    options: Mapping[str, Any],
+) -> Generator[Action, Any, tuple[Response, Any]]:
+    """GET ``path`` until the object's status is terminal, sleeping ``interval`` between polls."""
+    request = resource._request("GET", path, options=options)
+    while True:
+        response = yield from resource._send(request, options)
+        obj = response.parse(cast)
+        if is_terminal(getattr(obj, "status", None)):
+            return response, obj
+        yield Sleep(interval)
+
+
+__all__ = ["Page", "Predictions"]
