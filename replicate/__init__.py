@@ -33,34 +33,64 @@ from .exceptions import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from . import webhooks
     from ._auth import AuthProvider, TokenAuth
     from ._client import Client, Replicate
     from ._config import ClientConfig
     from ._default import default_client
     from ._events import Event
+    from ._files import FileOutput, get_path_url
     from ._http import Headers, Request, Response, SyncByteStream, SyncTransport, Timeout
+    from ._response import APIResponse, BinaryAPIResponse
     from ._retry import DefaultRetryPolicy, RetryPolicy
+    from ._sentinels import NOT_GIVEN, NotGiven, Omit, not_given, omit
     from .hookspecs import hookimpl
+    from .pagination import SyncPage
+    from .resources.account import AccountResource
+    from .resources.collections import Collections
+    from .resources.deployments import Deployments
+    from .resources.files import Files
+    from .resources.hardware import HardwareResource
+    from .resources.models import Models
+    from .resources.predictions import Predictions
+    from .resources.trainings import Trainings
+    from .webhooks import WebhookVerificationError
+
+    # The default client's resources, looked up on each access (see __getattr__).
+    predictions: Predictions
+    models: Models
+    deployments: Deployments
+    trainings: Trainings
+    files: Files
+    collections: Collections
+    hardware: HardwareResource
+    account: AccountResource
 
 __all__ = [
+    "NOT_GIVEN",
     "APIConnectionError",
     "APIError",
+    "APIResponse",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AuthProvider",
     "AuthenticationError",
     "BadRequestError",
+    "BinaryAPIResponse",
     "Client",
     "ClientConfig",
     "ConflictError",
     "DefaultRetryPolicy",
     "Event",
+    "FileOutput",
     "Headers",
     "InternalServerError",
     "MissingTokenError",
     "ModelError",
     "NotFoundError",
+    "NotGiven",
+    "Omit",
     "PermissionDeniedError",
     "PluginError",
     "PredictionAbortedError",
@@ -73,14 +103,20 @@ __all__ = [
     "Response",
     "RetryPolicy",
     "SyncByteStream",
+    "SyncPage",
     "SyncTransport",
     "Timeout",
     "TokenAuth",
     "UnprocessableEntityError",
+    "WebhookVerificationError",
     "__version__",
     "default_client",
     "exceptions",
+    "get_path_url",
     "hookimpl",
+    "not_given",
+    "omit",
+    "webhooks",
 ]
 
 # name -> (module, attribute); None as attribute means the module itself.
@@ -95,6 +131,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "SyncTransport": ("._http", "SyncTransport"),
     "SyncByteStream": ("._http", "SyncByteStream"),
     "Event": ("._events", "Event"),
+    "FileOutput": ("._files", "FileOutput"),
+    "get_path_url": ("._files", "get_path_url"),
     "AuthProvider": ("._auth", "AuthProvider"),
     "TokenAuth": ("._auth", "TokenAuth"),
     "RetryPolicy": ("._retry", "RetryPolicy"),
@@ -103,10 +141,40 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "default_client": ("._default", "default_client"),
     "hookspecs": (".hookspecs", None),
     "transports": (".transports", None),
+    "webhooks": (".webhooks", None),
+    "WebhookVerificationError": (".webhooks", "WebhookVerificationError"),
+    "NOT_GIVEN": ("._sentinels", "NOT_GIVEN"),
+    "NotGiven": ("._sentinels", "NotGiven"),
+    "not_given": ("._sentinels", "not_given"),
+    "Omit": ("._sentinels", "Omit"),
+    "omit": ("._sentinels", "omit"),
+    "APIResponse": ("._response", "APIResponse"),
+    "BinaryAPIResponse": ("._response", "BinaryAPIResponse"),
+    "SyncPage": (".pagination", "SyncPage"),
 }
+
+# The default client's resources (``replicate.predictions.create(...)``, as in v2). Resolved on
+# every access and never stored here, so ``replicate._default.set_default_client()`` takes
+# effect at once; the client is built (from the environment) on first use, not at import.
+_CLIENT_RESOURCES = frozenset(
+    {
+        "predictions",
+        "models",
+        "deployments",
+        "trainings",
+        "files",
+        "collections",
+        "hardware",
+        "account",
+    }
+)
 
 
 def __getattr__(name: str) -> object:
+    if name in _CLIENT_RESOURCES:
+        from ._default import default_client
+
+        return getattr(default_client(), name)
     try:
         module_name, attr = _LAZY[name]
     except KeyError:
@@ -120,4 +188,4 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _CLIENT_RESOURCES)

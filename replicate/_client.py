@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import ssl
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -28,6 +29,8 @@ from .exceptions import ReplicateError
 from .pagination import SyncPage
 
 if TYPE_CHECKING:
+    from ._sse import ServerSentEvent
+    from ._use import Function, SchemaCache
     from .resources.account import AccountResource
     from .resources.collections import Collections
     from .resources.deployments import Deployments
@@ -37,7 +40,7 @@ if TYPE_CHECKING:
     from .resources.predictions import Predictions
     from .resources.trainings import Trainings
     from .resources.webhooks import Webhooks
-    from .types import SearchResponse
+    from .types import Prediction, SearchResponse
 
 log = logging.getLogger("replicate")
 
@@ -320,10 +323,11 @@ class Replicate:
         self,
         request: Request,
         *,
-        timeout: float | Timeout | None = _NOT_GIVEN,
+        timeout: float | Timeout | NotGiven | EllipsisType | None = _NOT_GIVEN,
         max_retries: int | None = None,
         stream: bool = False,
         raise_for_status: bool = True,
+        shield: bool = False,
     ) -> Flow[Response]:
         if self._closed:
             raise ReplicateError("this client is closed")
@@ -344,6 +348,7 @@ class Replicate:
             max_retries=max_retries,
             stream=stream,
             raise_for_status=raise_for_status,
+            shield=shield,
         )
 
     def _run(self, flow: Flow[Any]) -> Any:
@@ -409,13 +414,27 @@ class Replicate:
             return APIResponse(response, value)
         return value
 
-    def _fetch_page(self, url: str, item_type: Any) -> SyncPage[Any]:
-        """The page at a ``next`` URL, followed verbatim (no default query added)."""
+    def _fetch_page(
+        self,
+        url: str,
+        item_type: Any,
+        *,
+        method: str = "GET",
+        content: Body | str = None,
+        headers: Mapping[str, str | None] | None = None,
+    ) -> SyncPage[Any]:
+        """The page at a ``next`` URL, followed verbatim (no default query added). A list that
+        is not a plain GET (``QUERY /models``) passes its method, body and headers again."""
         from .types import Page
 
-        request = self._build("GET", url, add_default_query=False)
+        request = self._build(
+            method, url, content=content, headers=headers, idempotent=True, add_default_query=False
+        )
         response = drive_sync(self._send_flow(request), self._transport)
-        return SyncPage(self, response.parse(Page[item_type]), item_type)
+        follow = (
+            None if method == "GET" else {"method": method, "content": content, "headers": headers}
+        )
+        return SyncPage(self, response.parse(Page[item_type]), item_type, follow)
 
     def _plain(self) -> Replicate:
         """This client, or a copy of it that returns plain values if this one is raw."""
@@ -443,6 +462,126 @@ class Replicate:
         raw = self.with_options()
         raw._raw = True
         return raw
+
+    # --- running models -----------------------------------------------------------------------
+
+    @cached_property
+    def _schema_cache(self) -> SchemaCache:
+        from ._use import SchemaCache
+
+        return SchemaCache()
+
+    def run(
+        self,
+        ref: Any,
+        *,
+        input: Mapping[str, Any] | None = None,
+        wait: bool | int | NotGiven = NOT_GIVEN,
+        timeout: float | None = None,
+        on_update: Callable[[Prediction], Any] | None = None,
+        use_file_output: bool = True,
+        file_encoding_strategy: str | None = None,
+        prefer: str | NotGiven = NOT_GIVEN,
+        cancel_after: str | int | NotGiven = NOT_GIVEN,
+        webhook: str | NotGiven = NOT_GIVEN,
+        webhook_events_filter: list[str] | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+    ) -> Any:
+        """Run a model and return its finished output.
+
+        ``ref`` is ``"owner/name"``, ``"owner/name:<version>"``, a 64-hex version id, or a
+        Model, Version or Deployment object. Sync mode (``Prefer: wait``) by default; ``wait=N``
+        holds the request up to N s; ``wait=False`` sends no ``Prefer`` header and polls (as in
+        v2) — to start without waiting use ``predictions.create`` or ``use(ref).create``.
+        ``timeout`` bounds the whole call: when it passes, or on Ctrl-C, the prediction is
+        canceled on the server and :class:`~replicate.PredictionTimeoutError` (or the interrupt)
+        is raised. ``cancel_after`` sets the server-side deadline. ``on_update(prediction)`` is
+        called with each new state. A failed prediction raises ModelError; canceled and aborted
+        ones raise their subclasses. Inputs are checked against the version's schema when the
+        reference names a version (fetched once per client).
+        """
+        from ._run import run_flow
+        from ._use import resolve
+
+        if input is None:
+            raise TypeError("run() needs input={...}")
+        if not isinstance(prefer, NotGiven) and not isinstance(wait, NotGiven):
+            raise TypeError("cannot mix and match prefer and wait")
+        resolved = None
+        target = None
+        from ._run import parse_reference
+
+        target = parse_reference(ref)
+        if target.version is not None and (target.owner or target.schema is not None):
+            resolved = resolve(self, ref)
+            if resolved.schema is not None:
+                from ._schema import input_schema, validate_input
+
+                schema = input_schema(resolved.schema)
+                if schema is not None:
+                    validate_input(input, schema)
+            target = resolved.target
+        return self._run(
+            run_flow(
+                self,
+                target,
+                input,
+                timeout=timeout,
+                wait=True if isinstance(wait, NotGiven) else wait,
+                on_update=on_update,
+                schema=None if resolved is None else resolved.schema,
+                use_file_output=use_file_output,
+                file_encoding_strategy=file_encoding_strategy,
+                prefer=prefer,
+                cancel_after=cancel_after,
+                webhook=webhook,
+                webhook_events_filter=webhook_events_filter,
+                stream=stream,
+            )
+        )
+
+    def use(
+        self, ref: Any, *, hint: Any = None, streaming: bool = False, use_async: bool = False
+    ) -> Function:
+        """A model as a Python function bound to this client (its settings and pool)."""
+        from ._use import Function
+
+        if use_async:
+            raise NotImplementedError("use_async=True needs the async client, not yet available")
+        return Function(ref, client=self, streaming=streaming, hint=hint)
+
+    def stream(
+        self,
+        ref: Any,
+        *,
+        input: Mapping[str, Any],
+        timeout: float | None = None,
+        cancel_after: str | int | NotGiven = NOT_GIVEN,
+        webhook: str | NotGiven = NOT_GIVEN,
+        webhook_events_filter: list[str] | NotGiven = NOT_GIVEN,
+        file_encoding_strategy: str | None = None,
+    ) -> Iterator[ServerSentEvent]:
+        """Run a model and yield its Server-Sent Events (``output``, ``logs``...) as they come.
+
+        ``str(event)`` is an output event's text. An ``error`` event raises ModelError. On
+        ``timeout`` or Ctrl-C the prediction is canceled before the error propagates.
+        """
+        from ._drivers import iter_sync
+        from ._run import stream_flow
+
+        return iter_sync(
+            stream_flow(
+                self,
+                ref,
+                input,
+                timeout=timeout,
+                cancel_after=cancel_after,
+                webhook=webhook,
+                webhook_events_filter=webhook_events_filter,
+                file_encoding_strategy=file_encoding_strategy,
+            ),
+            self._transport,
+        )
 
     # --- resources (each module loads on first access) ----------------------------------------
 

@@ -8,6 +8,7 @@ that yields actions and receives their results (see ``_send``). A driver carries
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,14 +20,39 @@ T = TypeVar("T")
 
 
 class Send:
-    """Send a request through the transport; the result is a Response."""
+    """Send a request through the transport; the result is a Response.
 
-    __slots__ = ("request", "stream", "timeout")
+    With ``shield=True`` the exchange runs to its end even if the caller is interrupted
+    (KeyboardInterrupt, task cancellation): the result is then an :class:`Interrupted` holding
+    the response (or the error) and the interrupt, so the flow can learn what the server did
+    (the id of a prediction it created) before it re-raises. A second interrupt is not shielded.
+    """
 
-    def __init__(self, request: Request, timeout: Timeout, stream: bool) -> None:
+    __slots__ = ("request", "shield", "stream", "timeout")
+
+    def __init__(
+        self, request: Request, timeout: Timeout, stream: bool, shield: bool = False
+    ) -> None:
         self.request = request
         self.timeout = timeout
         self.stream = stream
+        self.shield = shield
+
+
+class Interrupted:
+    """The result of a shielded Send whose caller was interrupted while it was in flight."""
+
+    __slots__ = ("error", "interrupt", "response")
+
+    def __init__(
+        self,
+        interrupt: BaseException,
+        response: Response | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        self.interrupt = interrupt
+        self.response = response
+        self.error = error
 
 
 class Sleep:
@@ -47,6 +73,15 @@ class ReadBody:
         self.response = response
 
 
+class NextChunk:
+    """Read the next piece of a streamed body as it arrives; the result is bytes, b"" at the end."""
+
+    __slots__ = ("response",)
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
 class CloseResponse:
     """Release a streamed response's connection without reading on; the result is None."""
 
@@ -56,42 +91,146 @@ class CloseResponse:
         self.response = response
 
 
-Action = Send | Sleep | ReadBody | CloseResponse
+class Gather:
+    """Run several flows concurrently; the result is the list of their results, in order.
+
+    If any fails, the others still run to their end, then the first error is raised.
+    """
+
+    __slots__ = ("flows",)
+
+    def __init__(self, flows: list[Flow[Any]]) -> None:
+        self.flows = flows
+
+
+class Emit:
+    """Hand a value to the consumer of an iterating flow (streamed output); the result is None."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+Action = Send | Sleep | ReadBody | NextChunk | CloseResponse | Gather | Emit
 Flow = Generator[Action, Any, T]
+
+#: Most uploads run at once in one Gather.
+MAX_CONCURRENCY = 8
 
 
 def drive_sync(
     flow: Flow[T], transport: SyncTransport, sleep: Callable[[float], None] = time.sleep
 ) -> T:
-    """Run a flow to its end with a blocking transport.
+    """Run a flow to its end with a blocking transport and return its result.
 
     An exception raised while carrying out an action (including KeyboardInterrupt) is thrown
-    back into the flow at its ``yield``, so the flow decides what it means.
+    back into the flow at its ``yield``, so the flow decides what it means. Emitted values are
+    dropped (use :func:`iter_sync` to receive them).
     """
+    try:
+        next(_run_sync(flow, transport, sleep, emit=False))
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    raise AssertionError("a non-emitting run yielded")  # pragma: no cover
+
+
+def iter_sync(
+    flow: Flow[T], transport: SyncTransport, sleep: Callable[[float], None] = time.sleep
+) -> Generator[Any, None, T]:
+    """Run a flow, yielding each value it emits as it emits it (streamed output)."""
+    return (yield from _run_sync(flow, transport, sleep, emit=True))
+
+
+def _run_sync(
+    flow: Flow[T], transport: SyncTransport, sleep: Callable[[float], None], emit: bool
+) -> Generator[Any, None, T]:
     value: Any = None
     error: BaseException | None = None
-    while True:
+    try:
+        while True:
+            try:
+                action = flow.send(value) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            value = error = None
+            try:
+                kind = type(action)
+                if kind is Send:
+                    if action.shield:  # type: ignore[union-attr]
+                        value = _shielded_send(transport, action)  # type: ignore[arg-type]
+                    else:
+                        value = transport.send(
+                            action.request,  # type: ignore[union-attr]
+                            timeout=action.timeout,  # type: ignore[union-attr]
+                            stream=action.stream,  # type: ignore[union-attr]
+                        )
+                elif kind is Sleep:
+                    if action.seconds > 0:  # type: ignore[union-attr]
+                        sleep(action.seconds)  # type: ignore[union-attr]
+                elif kind is NextChunk:
+                    value = action.response.next_chunk()  # type: ignore[union-attr]
+                elif kind is Emit:
+                    if emit:
+                        yield action.value  # type: ignore[union-attr]
+                elif kind is ReadBody:
+                    value = action.response.read()  # type: ignore[union-attr]
+                elif kind is CloseResponse:
+                    action.response.close()  # type: ignore[union-attr]
+                elif kind is Gather:
+                    value = _gather_sync(action.flows, transport, sleep)  # type: ignore[union-attr]
+                else:
+                    raise TypeError(f"unknown action {action!r}")
+            except GeneratorExit:
+                raise
+            except BaseException as exc:
+                error = exc
+    finally:
+        flow.close()
+
+
+def _shielded_send(transport: SyncTransport, action: Send) -> Any:
+    """Send on a helper thread so that a KeyboardInterrupt (which Python delivers to the main
+    thread only) cannot cut the exchange short; off the main thread, just send."""
+    if threading.current_thread() is not threading.main_thread():
+        return transport.send(action.request, timeout=action.timeout, stream=action.stream)
+    box: list[Any] = []
+    done = threading.Event()
+
+    def run() -> None:
         try:
-            action = flow.send(value) if error is None else flow.throw(error)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        value = error = None
-        try:
-            kind = type(action)
-            if kind is Send:
-                value = transport.send(
-                    action.request,  # type: ignore[union-attr]
-                    timeout=action.timeout,  # type: ignore[union-attr]
-                    stream=action.stream,  # type: ignore[union-attr]
-                )
-            elif kind is Sleep:
-                if action.seconds > 0:  # type: ignore[union-attr]
-                    sleep(action.seconds)  # type: ignore[union-attr]
-            elif kind is ReadBody:
-                value = action.response.read()  # type: ignore[union-attr]
-            elif kind is CloseResponse:
-                action.response.close()  # type: ignore[union-attr]
-            else:
-                raise TypeError(f"unknown action {action!r}")
+            box.append(
+                (True, transport.send(action.request, timeout=action.timeout, stream=action.stream))
+            )
         except BaseException as exc:
-            error = exc
+            box.append((False, exc))
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="replicate-shielded-send", daemon=True).start()
+    try:
+        done.wait()
+    except KeyboardInterrupt as interrupt:
+        done.wait()  # a second interrupt escapes from here at once
+        ok, result = box[0]
+        return Interrupted(interrupt, response=result if ok else None, error=None if ok else result)
+    ok, result = box[0]
+    if ok:
+        return result
+    raise result
+
+
+def _gather_sync(
+    flows: list[Flow[Any]], transport: SyncTransport, sleep: Callable[[float], None]
+) -> list[Any]:
+    if len(flows) <= 1:
+        return [drive_sync(f, transport, sleep) for f in flows]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENCY, len(flows))) as pool:
+        futures = [pool.submit(drive_sync, f, transport, sleep) for f in flows]
+        errors = [f.exception() for f in futures]
+    for err in errors:
+        if err is not None:
+            raise err
+    return [f.result() for f in futures]

@@ -222,7 +222,7 @@ class Response:
     a struct, so fields a struct doesn't declare are never lost.
     """
 
-    __slots__ = ("_content", "_stream", "headers", "request", "status_code")
+    __slots__ = ("_chunks", "_content", "_stream", "headers", "request", "status_code")
 
     def __init__(
         self,
@@ -238,6 +238,7 @@ class Response:
         self.headers = headers
         self._content = content
         self._stream = stream
+        self._chunks: Iterator[bytes] | None = None
         self.request = request
 
     @property
@@ -308,6 +309,16 @@ class Response:
         finally:
             stream.close()
         self._content = b""
+
+    def next_chunk(self) -> bytes:
+        """The next piece of a streamed body as soon as it arrives; b"" once it is over.
+
+        For incremental parsers (SSE) driven one read at a time.
+        """
+        chunks = self._chunks
+        if chunks is None:
+            chunks = self._chunks = self.iter_bytes()
+        return next(chunks, b"")
 
     def close(self) -> None:
         """Release the connection of a streamed response without reading the rest."""

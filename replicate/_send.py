@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 
 from ._auth import AuthScope, origin_of
 from ._decode import status_error
-from ._drivers import CloseResponse, Flow, ReadBody, Send, Sleep
+from ._drivers import CloseResponse, Flow, Interrupted, ReadBody, Send, Sleep
 from ._events import Event
 from ._redact import redact_url
 from .exceptions import APIConnectionError, APIError
@@ -72,8 +72,13 @@ def send_flow(
     max_retries: int,
     stream: bool = False,
     raise_for_status: bool = True,
+    shield: bool = False,
 ) -> Flow[Response]:
     """Send ``request`` until it succeeds, fails for good, or runs out of retries.
+
+    With ``shield=True`` each attempt is a shielded Send: if the caller is interrupted while it
+    is in flight, the flow returns the driver's :class:`~replicate._drivers.Interrupted` at
+    once (no retry, no redirect), so the caller can see what the server answered.
 
     Returns the final Response (2xx, or any status when ``raise_for_status`` is False); raises
     the typed status error or the transport's APIConnectionError otherwise.
@@ -103,7 +108,7 @@ def send_flow(
         if observe is not None:
             observe(Event(Event.REQUEST, request=prepared, attempt=attempt))
         try:
-            response: Response = yield Send(prepared, timeout, stream)
+            response: Response = yield Send(prepared, timeout, stream, shield)
         except APIConnectionError as exc:
             if exc.request is None:
                 exc.request = prepared
@@ -121,6 +126,8 @@ def send_flow(
             yield from _retry_sleep(sender, observe, prepared, None, exc, attempt, delay)
             attempt += 1
             continue
+        if shield and isinstance(response, Interrupted):
+            return response
         response.request = prepared
         status = response.status_code
         if debug:

@@ -7,7 +7,7 @@ first for the one-answer hooks; the core also ranks them last explicitly (see ``
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .hookspecs import hookimpl
 
@@ -43,3 +43,20 @@ def replicate_retry_policy(config: ClientConfig) -> DefaultRetryPolicy:
     from ._retry import DefaultRetryPolicy
 
     return DefaultRetryPolicy()
+
+
+@hookimpl(trylast=True)
+def replicate_register_file_hosts(register: Callable[[str], None]) -> None:
+    from ._outputs import DELIVERY_HOSTS
+
+    for host in DELIVERY_HOSTS:
+        register(host)
+
+
+@hookimpl(trylast=True)
+def replicate_decode_output(value: Any, schema: Any, context: Any) -> Any:
+    from ._outputs import decode_output
+
+    return decode_output(
+        value, schema, client=context.client, use_file_output=context.use_file_output
+    )

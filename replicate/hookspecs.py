@@ -157,3 +157,25 @@ def replicate_decode_output(value: Any, schema: Any, context: Any) -> Any:
     version's output schema when known, else None. Return the decoded output, or None to pass;
     the built-in decoder is consulted last. If it raises, the error propagates to the caller.
     """
+
+
+@hookspec
+def replicate_register_file_hosts(register: Callable[[str], None]) -> None:
+    """Name hosts whose URLs in a prediction's output are files.
+
+    Fires once per client, the first time it decodes an output whose schema is unknown. Call
+    ``register(pattern)`` for each host: an exact host name (``"files.example.com"``),
+    ``"*.example.com"`` for any subdomain (not the domain itself), either optionally with a port
+    (``"localhost:8000"``; without one, any port). The return value is ignored.
+
+    Without the version's output schema, the built-in decoder turns a string into a
+    :class:`~replicate.FileOutput` only if it is a ``data:`` URL or an http(s) URL on a known file
+    host: Replicate's delivery hosts (``replicate.delivery`` and ``*.replicate.delivery``, which
+    the built-in plugin registers through this hook), the API's own origin, and the hosts
+    registered here. Every other string stays a string. Registering a host does not send it the
+    API token: downloads carry the token only to the API origin and its auth allowlist.
+
+    A pattern that is not a host name is a :class:`~replicate.PluginError`. If the hook raises
+    anything else, a warning names the plugin and its hosts are ignored (an error under
+    ``REPLICATE_STRICT_PLUGINS=1``).
+    """

@@ -7,7 +7,7 @@ being read, not the pages before it, so walking 10,000 predictions keeps about o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .types import Page
@@ -22,12 +22,21 @@ class SyncPage(Generic[T]):
     """One page of a list, with v2's navigation methods; iterating it yields every item of
     this page and all the pages after it."""
 
-    __slots__ = ("_client", "_item_type", "_page")
+    __slots__ = ("_client", "_follow", "_item_type", "_page")
 
-    def __init__(self, client: Replicate, page: Page[T], item_type: Any) -> None:
+    def __init__(
+        self,
+        client: Replicate,
+        page: Page[T],
+        item_type: Any,
+        follow: Mapping[str, Any] | None = None,
+    ) -> None:
         self._client = client
         self._page = page
         self._item_type = item_type
+        # How to request the next page when it is not a plain GET: a QUERY search sends its
+        # method, body and Content-Type again to the ``next`` URL, as v2 does.
+        self._follow = follow
 
     @property
     def results(self) -> list[T]:
@@ -47,7 +56,7 @@ class SyncPage(Generic[T]):
     def get_next_page(self) -> SyncPage[T]:
         if not self._page.next:
             raise RuntimeError("No next page expected; check has_next_page() first")
-        return self._client._fetch_page(self._page.next, self._item_type)
+        return self._client._fetch_page(self._page.next, self._item_type, **(self._follow or {}))
 
     def iter_pages(self) -> Iterator[SyncPage[T]]:
         page: SyncPage[T] = self

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
+    from .resources.webhooks import DefaultWebhooks
+
+    default: DefaultWebhooks
+
 __all__ = ["WebhookVerificationError", "Webhooks", "validate"]
 
 DEFAULT_TOLERANCE = 300
@@ -165,6 +169,16 @@ class Webhooks:
         if not isinstance(secret, str):
             secret = getattr(secret, "key", secret)
         return validate(headers=headers, body=body, secret=secret, tolerance=tolerance, now=now)
+
+
+def __getattr__(name: str) -> Any:
+    """``replicate.webhooks.default.secret.get()``: the default client's ``webhooks.default``,
+    looked up on each access (as v2's module-level ``replicate.webhooks`` proxy does)."""
+    if name == "default":
+        from ._default import default_client
+
+        return default_client().webhooks.default
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _decode_secret(secret: str) -> bytes:

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import msgspec
 
+from .._http import Response as _Response
 from .._sentinels import NOT_GIVEN, NotGiven, Omit
 
 if TYPE_CHECKING:
@@ -57,9 +58,13 @@ def given(**fields: Any) -> dict[str, Any]:
 
 
 def decode_as(response: Response, cast: Any) -> Any:
-    """The response body as ``cast``: None (no body), str (text), bytes, or any msgspec type."""
+    """The response body as ``cast``: None (no body), str (text), bytes, any msgspec type, or
+    :class:`~replicate.Response` for the response itself, untouched (still unread when sent
+    with ``stream=True``)."""
     if cast is None:
         return None
+    if cast is _Response:
+        return response
     if cast is str:
         return response.text
     if cast is bytes:
@@ -188,6 +193,9 @@ class Resource:
         from ..types import Page
 
         client = self._client._plain()
+        follow = (
+            None if method == "GET" else {"method": method, "content": content, "headers": headers}
+        )
         return self._call(
             method,
             path,
@@ -197,5 +205,5 @@ class Resource:
             content=content,
             headers=headers,
             idempotent=True,
-            wrap=lambda page: SyncPage(client, page, item_type),
+            wrap=lambda page: SyncPage(client, page, item_type, follow),
         )

@@ -1,0 +1,195 @@
+"""Memory held by 10,000 decoded predictions, and by iterating them through pagination.
+
+Part 1, keeping: decode 100 realistic pages of 100 predictions (~200 KB of JSON each, built from
+recorded predictions, see ``_pages.py``) and keep every page. The figure is the ``tracemalloc``
+current size after ``gc.collect()``, minus the same before decoding (the page bodies are made
+before tracing starts, so they are not counted). Sides:
+
+* ours: ``decoder_for(Page[Prediction]).decode(body)`` (what ``client.predictions.list()`` runs);
+* plain msgspec: a plain ``msgspec.Struct`` copy with the same fields (``_bare.py``), eagerly
+  decoded by ``msgspec.json.decode(body, type=BarePage)``;
+* v2 (``replicate==2.0.0b4``, a child process in its own interpreter, ``_v2_side.py``):
+  ``httpx.Response.json()`` + ``_process_response_data`` -> ``construct_type`` on
+  ``SyncCursorURLPageWithCreatedFilters[Prediction]``, as v2 does for a list response.
+
+Part 2, iterating: ``for p in client.predictions.list()`` over a loopback server (a separate
+process) serving the same 100 pages linked by ``next``, without keeping the predictions. Reports
+the peak traced memory during the loop (``tracemalloc.reset_peak()`` first) against the size of
+one decoded page and of all 100 pages (part 1).
+
+Every figure is the median of ``--runs`` (>= 7) runs after a warm-up run; runs interleave the
+sides (v2's child decodes while this process measures ours, each in its own process, which
+memory figures allow). Targets: ours <= 1.1x plain msgspec; v2 about 1.8x.
+
+    python benchmarks/bench_memory.py [--runs 7] [--v2-python /tmp/v2venv/bin/python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import subprocess
+import sys
+import tempfile
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import _anchor
+import _bare
+import _pages
+
+import replicate
+from replicate.types import Page, Prediction, decoder_for
+
+PAGES = 100
+
+
+def held_after(make: Callable[[], list[Any]]) -> tuple[int, int]:
+    """Traced bytes still held once ``make()``'s result is built and kept, and its item count."""
+    gc.collect()
+    before = tracemalloc.get_traced_memory()[0]
+    kept = make()
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    items = sum(len(page.results) for page in kept)
+    del kept
+    gc.collect()
+    return after - before, items
+
+
+def start_server(pages_file: Path) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "_pages.py"), "serve", str(pages_file)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    return proc, int(proc.stdout.readline())
+
+
+def iterate_peak(client: replicate.Replicate) -> tuple[int, int, int]:
+    """Peak and final traced bytes (over the start) while iterating every prediction."""
+    gc.collect()
+    before = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    count = 0
+    for prediction in client.predictions.list():
+        count += prediction.id is not None
+    gc.collect()
+    current, peak = tracemalloc.get_traced_memory()
+    return peak - before, current - before, count
+
+
+def mb(n: float) -> str:
+    return f"{n / 1e6:7.2f} MB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=7, help="runs per side (>= 7)")
+    _anchor.add_argument(parser)
+    args = parser.parse_args()
+    if args.runs < 7:
+        parser.error("--runs must be at least 7")
+
+    bodies, origin = _pages.make_bodies(PAGES)
+    tmp = tempfile.TemporaryDirectory(prefix="bench-memory-")
+    pages_file = Path(tmp.name) / "pages.jsonl"
+    _pages.write_lines(bodies, pages_file)
+    ours_decoder = decoder_for(Page[Prediction])
+    bare_type = _bare.bare_page(Prediction)
+    bare_decoder = msgspec.json.Decoder(bare_type)
+    local: dict[str, Callable[[], list[Any]]] = {
+        "ours Page[Prediction]": lambda: [ours_decoder.decode(b) for b in bodies],
+        "plain msgspec structs": lambda: [bare_decoder.decode(b) for b in bodies],
+    }
+    samples: dict[str, list[int]] = {label: [] for label in local}
+    counts: dict[str, int] = {}
+
+    v2 = None
+    if args.v2_python:
+        v2 = _anchor.V2Side(args.v2_python, "memory", pages_file)
+        samples["v2 pydantic (construct)"] = []
+    else:
+        _anchor.explain_missing("python benchmarks/bench_memory.py")
+
+    server, port = start_server(pages_file)
+    iter_samples: list[tuple[int, int, int]] = []
+    tracemalloc.start()
+    try:
+        client = replicate.Replicate(
+            bearer_token="r8_bench", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0
+        )
+        # Part 1. Run 0 is a warm-up (decoder caches, pydantic schemas); not reported.
+        for r in range(args.runs + 1):
+            if v2 is not None:
+                v2.send("keep")  # the child works on the other core meanwhile
+            order = list(local) if r % 2 == 0 else list(reversed(local))
+            for label in order:
+                held, items = held_after(local[label])
+                if r:
+                    samples[label].append(held)
+                counts[label] = items
+            if v2 is not None:
+                result = v2.receive()
+                if r:
+                    samples["v2 pydantic (construct)"].append(int(result["bytes"]))
+                counts["v2 pydantic (construct)"] = int(result["items"])
+        # Part 2, after a warm-up iteration (connection pool, decoder).
+        iterate_peak(client)
+        for _ in range(args.runs):
+            iter_samples.append(iterate_peak(client))
+        client.close()
+    finally:
+        tracemalloc.stop()
+        server.terminate()
+        server.wait()
+        if v2 is not None:
+            v2.close()
+        tmp.cleanup()
+
+    med = {label: statistics.median(s) for label, s in samples.items()}
+    plain = med["plain msgspec structs"]
+    ours = med["ours Page[Prediction]"]
+    total_json = sum(len(b) for b in bodies)
+    print(
+        f"{PAGES} pages x {_pages.PER_PAGE} predictions, {total_json / 1e6:.1f} MB of JSON "
+        f"({origin})\ntracemalloc bytes held after gc.collect(), median of {args.runs} runs\n"
+    )
+    print(f"{'kept 10,000 predictions':28} {'items':>6} {'held':>10} {'per item':>9} {'vs plain':>9}")
+    for label, s in samples.items():
+        print(
+            f"{label:28} {counts[label]:6d} {mb(med[label])} {med[label] / counts[label]:7.0f} B"
+            f" {med[label] / plain:8.2f}x"
+        )
+    print(f"\nours / plain msgspec : {ours / plain:.2f}x  (target <= 1.10x)")
+    if v2 is not None:
+        print(f"v2 / plain msgspec   : {med['v2 pydantic (construct)'] / plain:.2f}x  (about 1.8x expected)")
+        print(f"v2 / ours            : {med['v2 pydantic (construct)'] / ours:.2f}x")
+
+    peak = statistics.median(s[0] for s in iter_samples)
+    after = statistics.median(s[1] for s in iter_samples)
+    seen = iter_samples[0][2]
+    one_page = ours / PAGES
+    one_body = total_json / PAGES
+    print(
+        f"\niterating client.predictions.list() over {PAGES} loopback pages "
+        f"({seen} predictions), median of {args.runs} runs"
+    )
+    print(f"  peak traced during the loop : {mb(peak)}")
+    print(f"  held after the loop         : {mb(after)}")
+    print(f"  one decoded page (avg)      : {mb(one_page)}   -> peak = {peak / one_page:.1f} pages")
+    print(f"  one page of JSON (avg)      : {mb(one_body)}")
+    print(f"  all {PAGES} pages decoded      : {mb(ours)}   -> peak = {peak / ours:.1%} of all")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,531 @@
+"""A model version's OpenAPI schema: resolving its ``$ref``s, and checking inputs against it.
+
+Cog writes each version's inputs as ``components.schemas.Input`` (an object schema whose
+properties are the inputs) and its output as ``components.schemas.Output``; enumerations are
+separate components referenced through ``allOf: [{"$ref": ...}]``. :func:`dereference` inlines
+those references, :func:`input_schema`/:func:`output_schema` pick the two schemas out, and
+:func:`validate_input` checks a prediction's input before it is created (and billed), so a
+typo or an out-of-range value is a clear ``ValueError`` instead of a failed prediction.
+
+The checks are deliberately conservative: only what the schema states is enforced (``required``,
+``type``, ``enum``, ``minimum``/``maximum`` and their exclusive forms, string and array lengths,
+unknown names when the schema lists its properties), unknown keywords are ignored, and a value
+the schema leaves open passes untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import enum
+import io
+import os
+import re
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "InputValidationError",
+    "dereference",
+    "input_schema",
+    "output_schema",
+    "validate_input",
+]
+
+_LOCAL_REF = "#/"
+
+
+class InputValidationError(ValueError):
+    """The input does not fit the version's schema; ``errors`` lists each problem found."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = list(errors)
+        if len(errors) == 1:
+            message = errors[0]
+        else:
+            message = "the input does not fit the model's schema:\n" + "\n".join(
+                f"  - {e}" for e in errors
+            )
+        super().__init__(message)
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.errors,))
+
+
+# --- dereferencing ------------------------------------------------------------------------------
+
+
+def dereference(
+    openapi_schema: Mapping[str, Any], *, cog_version: str | None = None
+) -> dict[str, Any]:
+    """A copy of ``openapi_schema`` with every local ``$ref`` (``#/components/schemas/...`` and
+    any other ``#/...`` pointer) replaced by what it points to.
+
+    Siblings of a ``$ref`` are kept and win over the referenced schema's keys. A reference that
+    would recurse into itself (a cyclic schema) is left as the ``{"$ref": ...}`` at the point where
+    the cycle closes, so the result is always a finite tree. References that do not resolve are
+    left as they are. The input is not modified.
+
+    With ``cog_version`` older than 0.3.9 (before Cog marked iterators), an array ``Output`` is
+    marked ``x-cog-array-type: iterator``, as the v1 and v2 SDKs do.
+    """
+    if not isinstance(openapi_schema, Mapping):
+        raise TypeError(f"openapi_schema must be a dict, not {type(openapi_schema).__name__}")
+    root = openapi_schema
+    cache: dict[str, Any] = {}
+
+    def resolve_ref(ref: str, stack: tuple[str, ...]) -> tuple[Any, bool]:
+        """The fully resolved target of ``ref`` and whether a cycle was cut inside it."""
+        if ref in stack:
+            return {"$ref": ref}, True
+        if ref in cache:
+            return copy.deepcopy(cache[ref]), False
+        target = _pointer(root, ref)
+        if target is _MISSING:
+            return {"$ref": ref}, False
+        value, cut = walk(target, (*stack, ref))
+        if not cut:
+            cache[ref] = value
+            value = copy.deepcopy(value)
+        return value, cut
+
+    def walk(node: Any, stack: tuple[str, ...]) -> tuple[Any, bool]:
+        if isinstance(node, Mapping):
+            ref = node.get("$ref")
+            cut = False
+            out: dict[str, Any] = {}
+            if isinstance(ref, str) and ref.startswith(_LOCAL_REF):
+                resolved, cut = resolve_ref(ref, stack)
+                if len(node) == 1:
+                    return resolved, cut
+                if isinstance(resolved, dict) and "$ref" not in resolved:
+                    out.update(resolved)
+                else:
+                    out["$ref"] = ref
+            for key, value in node.items():
+                if key == "$ref" and isinstance(ref, str) and ref.startswith(_LOCAL_REF):
+                    continue
+                out[key], inner_cut = walk(value, stack)
+                cut = cut or inner_cut
+            return out, cut
+        if isinstance(node, list):
+            items = []
+            cut = False
+            for item in node:
+                value, inner_cut = walk(item, stack)
+                items.append(value)
+                cut = cut or inner_cut
+            return items, cut
+        return node, False
+
+    result, _ = walk(root, ())
+    if cog_version is not None and _older_than(cog_version, (0, 3, 9)):
+        output = _component(result, "Output")
+        if isinstance(output, dict) and output.get("type") == "array":
+            output["x-cog-array-type"] = "iterator"
+    return result  # type: ignore[no-any-return]
+
+
+_MISSING: Any = object()
+
+
+def _pointer(root: Mapping[str, Any], ref: str) -> Any:
+    node: Any = root
+    for raw in ref[len(_LOCAL_REF) :].split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+def _older_than(version: str, than: tuple[int, ...]) -> bool:
+    """Whether a Cog version string is older than ``than``; False when it can't be parsed."""
+    match = re.match(r"\s*v?(\d+(?:\.\d+)*)", version or "")
+    if not match:
+        return False
+    parts = tuple(int(p) for p in match.group(1).split("."))
+    return parts < than
+
+
+def _component(openapi: Any, name: str) -> Any:
+    if not isinstance(openapi, Mapping):
+        return None
+    components = openapi.get("components")
+    schemas = components.get("schemas") if isinstance(components, Mapping) else None
+    return schemas.get(name) if isinstance(schemas, Mapping) else None
+
+
+def input_schema(
+    openapi: Mapping[str, Any] | None, *, cog_version: str | None = None
+) -> dict[str, Any] | None:
+    """The version's input schema (``components.schemas.Input``, dereferenced), or None."""
+    if not openapi:
+        return None
+    found = _component(dereference(openapi, cog_version=cog_version), "Input")
+    return found if isinstance(found, dict) else None
+
+
+def output_schema(
+    openapi: Mapping[str, Any] | None, *, cog_version: str | None = None
+) -> dict[str, Any] | None:
+    """The version's output schema (``components.schemas.Output``, dereferenced), or None."""
+    if not openapi:
+        return None
+    found = _component(dereference(openapi, cog_version=cog_version), "Output")
+    return found if isinstance(found, dict) else None
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+_OPEN = object()  # a value whose JSON form can't be known before encoding: not checked
+_FILE = object()  # a value the encoder turns into a URL (a file, a path, bytes)
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "array": "an array (list)",
+    "object": "an object (dict)",
+    "null": "null (None)",
+}
+
+
+def validate_input(input: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
+    """Check a prediction's ``input`` against the version's input schema before anything is sent.
+
+    ``schema`` is the ``Input`` schema (see :func:`input_schema`) or a whole version OpenAPI
+    document. Raises :class:`InputValidationError` (a ``ValueError``) naming each offending input
+    and what the schema allows: missing required inputs, unknown input names (when the schema
+    lists its properties and does not allow others), wrong types, values outside an ``enum`` or
+    a ``minimum``/``maximum``. A ``format: uri`` string input also takes what the encoder turns
+    into a URL (a file, a path, bytes, a previous run's output file). None for an input that is
+    not required passes (Cog treats it as "use the default").
+    """
+    if not isinstance(input, Mapping):
+        raise TypeError(
+            f"input must be a mapping of input names to values, not {type(input).__name__}"
+        )
+    if not isinstance(schema, Mapping):
+        raise TypeError(f"schema must be a dict, not {type(schema).__name__}")
+    if "components" in schema and "properties" not in schema:
+        found = input_schema(schema)
+        if found is None:
+            return
+        schema = found
+    elif _has_ref(schema):
+        schema = dereference({"components": {"schemas": {"Input": schema}}})["components"][
+            "schemas"
+        ]["Input"]
+    errors: list[str] = []
+    _check_object(input, schema, "", errors, top=True)
+    if errors:
+        raise InputValidationError(errors)
+
+
+def _has_ref(node: Any) -> bool:
+    if isinstance(node, Mapping):
+        return "$ref" in node or any(_has_ref(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_ref(v) for v in node)
+    return False
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _ordered_names(properties: Mapping[str, Any]) -> list[str]:
+    def order(item: tuple[int, str]) -> tuple[int, float, int]:
+        index, name = item
+        prop = properties[name]
+        x_order = prop.get("x-order") if isinstance(prop, Mapping) else None
+        if isinstance(x_order, (int, float)) and not isinstance(x_order, bool):
+            return (0, float(x_order), index)
+        return (1, 0.0, index)
+
+    return [name for _, name in sorted(enumerate(properties), key=order)]
+
+
+def _check_object(
+    value: Mapping[str, Any], schema: Mapping[str, Any], path: str, errors: list[str], top: bool
+) -> None:
+    properties = schema.get("properties")
+    properties = properties if isinstance(properties, Mapping) else {}
+    required = schema.get("required")
+    required = [r for r in required if isinstance(r, str)] if isinstance(required, list) else []
+    what = "input" if top else f"input {path!r} property"
+
+    missing = [name for name in required if name not in value or value[name] is None]
+    if missing:
+        names = ", ".join(repr(_join(path, m)) for m in missing)
+        noun = "inputs" if len(missing) > 1 else "input"
+        if top:
+            errors.append(f"missing required {noun} {names}")
+        else:
+            errors.append(f"input {path!r} is missing required {noun} {names}")
+
+    additional = schema.get("additionalProperties", False if properties else True)
+    for key, item in value.items():
+        if not isinstance(key, str):
+            errors.append(f"{what} names must be strings, not {type(key).__name__} ({key!r})")
+            continue
+        sub = properties.get(key)
+        name = _join(path, key)
+        if sub is None:
+            if additional is False:
+                known = ", ".join(_ordered_names(properties))
+                hint = _did_you_mean(key, properties)
+                errors.append(f"unknown {what} {name!r}{hint}; this model takes: {known}")
+            elif isinstance(additional, Mapping):
+                _check_value(item, additional, name, errors, nullable=key not in required)
+            continue
+        if isinstance(sub, Mapping):
+            _check_value(item, sub, name, errors, nullable=key not in required)
+
+
+def _did_you_mean(key: str, properties: Mapping[str, Any]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, [str(p) for p in properties], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_value(
+    value: Any, schema: Mapping[str, Any], path: str, errors: list[str], *, nullable: bool
+) -> None:
+    if value is None and (nullable or _allows_null(schema)):
+        return
+    value = _plain(value)
+    if value is _OPEN:
+        return
+
+    all_of = schema.get("allOf")
+    if isinstance(all_of, list):
+        for branch in all_of:
+            if isinstance(branch, Mapping):
+                _check_value(value, branch, path, errors, nullable=False)
+    for key in ("anyOf", "oneOf"):
+        branches = schema.get(key)
+        if isinstance(branches, list) and branches:
+            branch_list = [b for b in branches if isinstance(b, Mapping)]
+            if branch_list and not any(_fits(value, b, path) for b in branch_list):
+                allowed = " or ".join(_describe(b) for b in branch_list)
+                errors.append(f"input {path!r} must be {allowed}; got {_show(value)}")
+                return
+
+    types = schema.get("type")
+    if isinstance(types, str):
+        types = [types]
+    if isinstance(types, list) and types:
+        if not any(_is_type(value, t, schema) for t in types if isinstance(t, str)):
+            allowed = " or ".join(_type_phrase(t, schema) for t in types if isinstance(t, str))
+            errors.append(f"input {path!r} must be {allowed}; got {_show(value)}")
+            return
+
+    enum_values = schema.get("enum")
+    if isinstance(enum_values, list) and enum_values:
+        if not any(_same(value, e) for e in enum_values):
+            choices = ", ".join(_show_choice(e) for e in enum_values)
+            errors.append(f"input {path!r} must be one of {choices}; got {_show(value)}")
+            return
+    if "const" in schema and not _same(value, schema["const"]):
+        errors.append(f"input {path!r} must be {_show_choice(schema['const'])}; got {_show(value)}")
+        return
+
+    if _is_number(value):
+        _check_range(value, schema, path, errors)
+    elif isinstance(value, str):
+        _check_length(
+            len(value), schema, "minLength", "maxLength", "characters", path, value, errors
+        )
+    elif isinstance(value, list):
+        _check_length(len(value), schema, "minItems", "maxItems", "items", path, value, errors)
+        items = schema.get("items")
+        if isinstance(items, Mapping):
+            for index, item in enumerate(value):
+                _check_value(item, items, f"{path}[{index}]", errors, nullable=False)
+    elif isinstance(value, Mapping) and (
+        isinstance(schema.get("properties"), Mapping) or "required" in schema
+    ):
+        _check_object(value, schema, path, errors, top=False)
+
+
+def _fits(value: Any, schema: Mapping[str, Any], path: str) -> bool:
+    errors: list[str] = []
+    _check_value(value, schema, path, errors, nullable=False)
+    return not errors
+
+
+def _allows_null(schema: Mapping[str, Any]) -> bool:
+    if schema.get("nullable") is True:
+        return True
+    types = schema.get("type")
+    if types == "null" or (isinstance(types, list) and "null" in types):
+        return True
+    for key in ("anyOf", "oneOf"):
+        branches = schema.get(key)
+        if isinstance(branches, list) and any(
+            isinstance(b, Mapping) and _allows_null(b) for b in branches
+        ):
+            return True
+    return False
+
+
+def _plain(value: Any) -> Any:
+    """The value as the encoder will send it, as far as that is known before encoding:
+    JSON values as they are, files (paths, bytes, open files) as the marker ``_FILE``, values
+    a plugin may encode as ``_OPEN``."""
+    if value is None or isinstance(value, (str, bool, int, float, list, Mapping)):
+        if isinstance(value, enum.Enum):
+            return _plain(value.value)
+        return value
+    if isinstance(value, tuple):
+        return list(value)
+    url = getattr(value, "__url__", None)
+    if isinstance(url, str):
+        return url
+    if isinstance(value, (bytes, bytearray, memoryview, io.IOBase, os.PathLike)):
+        return _FILE
+    if isinstance(value, enum.Enum):
+        return _plain(value.value)
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value.isoformat()
+    np = sys.modules.get("numpy")
+    if np is not None:
+        if isinstance(value, np.generic):
+            return _plain(value.item())
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+    if callable(getattr(value, "read", None)):
+        return _FILE
+    return _OPEN
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_type(value: Any, type_name: str, schema: Mapping[str, Any]) -> bool:
+    if value is _FILE:
+        return type_name == "string" and schema.get("format") in ("uri", "binary", "data-url")
+    if type_name == "string":
+        return isinstance(value, str)
+    if type_name == "integer":
+        if isinstance(value, bool):
+            return False
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if type_name == "number":
+        return _is_number(value)
+    if type_name == "boolean":
+        return isinstance(value, bool)
+    if type_name == "array":
+        return isinstance(value, list)
+    if type_name == "object":
+        return isinstance(value, Mapping)
+    if type_name == "null":
+        return value is None
+    return True  # a type this checker does not know: left open
+
+
+def _type_phrase(type_name: str, schema: Mapping[str, Any]) -> str:
+    if type_name == "string" and schema.get("format") == "uri":
+        return "a URL string (or a file, path or bytes to upload)"
+    return _TYPE_NAMES.get(type_name, repr(type_name))
+
+
+def _describe(schema: Mapping[str, Any]) -> str:
+    enum_values = schema.get("enum")
+    if isinstance(enum_values, list) and enum_values:
+        return "one of " + ", ".join(_show_choice(e) for e in enum_values)
+    types = schema.get("type")
+    if isinstance(types, str):
+        return _type_phrase(types, schema)
+    if isinstance(types, list):
+        return " or ".join(_type_phrase(t, schema) for t in types if isinstance(t, str))
+    return "a value matching its schema"
+
+
+def _same(value: Any, choice: Any) -> bool:
+    if isinstance(value, bool) or isinstance(choice, bool):
+        return isinstance(value, bool) and isinstance(choice, bool) and value is choice
+    if _is_number(value) and _is_number(choice):
+        return bool(value == choice)
+    return type(value) is type(choice) and bool(value == choice)
+
+
+def _show(value: Any) -> str:
+    if value is _FILE:
+        return "a file"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    kind = {bool: "bool", int: "int", float: "float", str: "str", list: "list"}.get(type(value))
+    if kind is None:
+        kind = "dict" if isinstance(value, Mapping) else type(value).__name__
+    return f"{kind} {text}"
+
+
+def _show_choice(value: Any) -> str:
+    return repr(value)
+
+
+def _bound(schema: Mapping[str, Any], key: str, exclusive_key: str) -> tuple[float | None, bool]:
+    """A bound and whether it is exclusive, from OpenAPI 3.0 (``exclusiveMinimum: true``) or
+    JSON Schema (``exclusiveMinimum: 5``) spelling."""
+    bound = schema.get(key)
+    exclusive = schema.get(exclusive_key)
+    if _is_number(exclusive):
+        if not _is_number(bound) or exclusive >= bound if key == "minimum" else exclusive <= bound:
+            return exclusive, True
+    if _is_number(bound):
+        return bound, exclusive is True
+    return None, False
+
+
+def _check_range(value: float, schema: Mapping[str, Any], path: str, errors: list[str]) -> None:
+    low, low_excl = _bound(schema, "minimum", "exclusiveMinimum")
+    high, high_excl = _bound(schema, "maximum", "exclusiveMaximum")
+    too_low = low is not None and (value <= low if low_excl else value < low)
+    too_high = high is not None and (value >= high if high_excl else value > high)
+    if not (too_low or too_high):
+        return
+    parts = []
+    if low is not None:
+        parts.append(f"{'>' if low_excl else '>='} {_num(low)}")
+    if high is not None:
+        parts.append(f"{'<' if high_excl else '<='} {_num(high)}")
+    if low is not None and high is not None and not low_excl and not high_excl:
+        allowed = f"between {_num(low)} and {_num(high)} (inclusive)"
+    else:
+        allowed = " and ".join(parts)
+    errors.append(f"input {path!r} must be {allowed}; got {_num(value)}")
+
+
+def _num(value: float) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value)) if False else repr(value)
+    return repr(value)
+
+
+def _check_length(
+    length: int,
+    schema: Mapping[str, Any],
+    min_key: str,
+    max_key: str,
+    unit: str,
+    path: str,
+    value: Any,
+    errors: list[str],
+) -> None:
+    low = schema.get(min_key)
+    high = schema.get(max_key)
+    if isinstance(low, int) and not isinstance(low, bool) and length < low:
+        errors.append(f"input {path!r} must have at least {low} {unit}; got {length}")
+    elif isinstance(high, int) and not isinstance(high, bool) and length > high:
+        errors.append(f"input {path!r} must have at most {high} {unit}; got {length}")

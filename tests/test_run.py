@@ -1,0 +1,472 @@
+"""run(): each life cycle scripted by a loopback server, end to end through the SDK."""
+
+from __future__ import annotations
+
+import _thread
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+import replicate
+from replicate.types import Model, Prediction, Version
+
+from conftest import TOKEN
+
+VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
+
+
+def prediction(
+    server: HTTPServer, pid: str = "p1", status: str = "starting", **fields: Any
+) -> dict[str, Any]:
+    base = {
+        "id": pid,
+        "model": "acme/hello",
+        "version": VERSION,
+        "input": {"text": "Alice"},
+        "output": None,
+        "logs": "",
+        "error": None,
+        "status": status,
+        "data_removed": False,
+        "created_at": "2024-04-23T18:55:47.081Z",
+        "urls": {
+            "get": server.url_for(f"/v1/predictions/{pid}"),
+            "cancel": server.url_for(f"/v1/predictions/{pid}/cancel"),
+            "web": f"https://replicate.com/p/{pid}",
+        },
+    }
+    base.update(fields)
+    return base
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers, content_type="application/json")
+
+
+def sequence(*bodies: dict[str, Any]) -> Callable[[Request], Response]:
+    """A handler answering with each body in turn, then repeating the last."""
+    items = list(bodies)
+
+    def handler(request: Request) -> Response:
+        body = items.pop(0) if len(items) > 1 else items[0]
+        return json_response(body)
+
+    return handler
+
+
+def requests_to(server: HTTPServer, method: str, path: str) -> list[Request]:
+    return [r for r, _ in server.log if r.method == method and r.path == path]
+
+
+@pytest.fixture
+def fast_poll(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPLICATE_POLL_INTERVAL", "0.01")
+
+
+# --- sync mode ---------------------------------------------------------------------------------
+
+
+def test_sync_mode_201_returns_complete_output_in_one_request(
+    client: replicate.Replicate, httpserver: HTTPServer
+) -> None:
+    done = prediction(httpserver, status="processing", output="hello Alice")
+    httpserver.expect_request("/v1/models/acme/hello/predictions", method="POST").respond_with_response(
+        json_response(done, 201, {"Preference-Applied": "wait=60"})
+    )
+    assert client.run("acme/hello", input={"text": "Alice"}) == "hello Alice"
+    assert len(httpserver.log) == 1
+    sent = httpserver.log[0][0]
+    assert sent.headers["Prefer"] == "wait"
+    assert json.loads(sent.data) == {"input": {"text": "Alice"}}
+
+
+def test_wait_n_sets_prefer_header(client: replicate.Replicate, httpserver: HTTPServer) -> None:
+    done = prediction(httpserver, status="succeeded", output=[1, 2])
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(done, 201, {"Preference-Applied": "wait=10"})
+    )
+    assert client.run("acme/hello", input={}, wait=10) == [1, 2]
+    assert httpserver.log[0][0].headers["Prefer"] == "wait=10"
+
+
+def test_201_processing_without_preference_applied_keeps_waiting(
+    client: replicate.Replicate, httpserver: HTTPServer, fast_poll: None
+) -> None:
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(prediction(httpserver, status="processing", output=["partial"]), 201)
+    )
+    httpserver.expect_request("/v1/predictions/p1").respond_with_handler(
+        sequence(
+            prediction(httpserver, status="processing", output=["partial"]),
+            prediction(httpserver, status="succeeded", output=["partial", " done"]),
+        )
+    )
+    assert client.run("acme/hello", input={}) == ["partial", " done"]
+
+
+def test_202_then_polling_until_succeeded(
+    client: replicate.Replicate, httpserver: HTTPServer, fast_poll: None
+) -> None:
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(prediction(httpserver, status="processing"), 202)
+    )
+    httpserver.expect_request("/v1/predictions/p1").respond_with_handler(
+        sequence(
+            prediction(httpserver, status="processing", logs="step 1"),
+            prediction(httpserver, status="succeeded", output="hi", logs="step 1\nstep 2"),
+        )
+    )
+    updates: list[Prediction] = []
+    assert client.run("acme/hello", input={}, on_update=updates.append) == "hi"
+    assert [u.status for u in updates] == ["processing", "succeeded"]
+    assert updates[-1].logs == "step 1\nstep 2"
+
+
+def test_wait_false_sends_no_prefer_and_polls(
+    client: replicate.Replicate, httpserver: HTTPServer, fast_poll: None
+) -> None:
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(prediction(httpserver), 201)
+    )
+    httpserver.expect_request("/v1/predictions/p1").respond_with_json(
+        prediction(httpserver, status="succeeded", output="ok")
+    )
+    assert client.run("acme/hello", input={}, wait=False) == "ok"
+    assert "Prefer" not in httpserver.log[0][0].headers
+
+
+def test_202_then_sse_until_done(client: replicate.Replicate, httpserver: HTTPServer) -> None:
+    stream_url = httpserver.url_for("/stream/p1")
+    created = prediction(httpserver, status="processing")
+    created["urls"]["stream"] = stream_url
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(created, 202)
+    )
+
+    def sse(request: Request) -> Response:
+        body = "event: output\nid: 1:0\ndata: he\n\nevent: output\nid: 1:1\ndata: llo\n\nevent: done\ndata: {}\n\n"
+        return Response(body, content_type="text/event-stream")
+
+    httpserver.expect_request("/stream/p1").respond_with_handler(sse)
+    httpserver.expect_request("/v1/predictions/p1").respond_with_json(
+        prediction(httpserver, status="succeeded", output=["he", "llo"])
+    )
+    assert client.run("acme/hello", input={}) == ["he", "llo"]
+    stream_requests = requests_to(httpserver, "GET", "/stream/p1")
+    assert len(stream_requests) == 1
+    assert stream_requests[0].headers["Accept"] == "text/event-stream"
+    # SSE told us when it finished: one GET for the final state, no polling loop.
+    assert len(requests_to(httpserver, "GET", "/v1/predictions/p1")) == 1
+
+
+# --- references --------------------------------------------------------------------------------
+
+
+def test_version_reference_posts_to_predictions_with_the_id_and_checks_the_schema(
+    client: replicate.Replicate, httpserver: HTTPServer
+) -> None:
+    schema = {
+        "openapi": "3.0.2",
+        "components": {
+            "schemas": {
+                "Input": {
+                    "type": "object",
+                    "required": ["text"],
+                    "properties": {"text": {"type": "string"}},
+                },
+                "Output": {"type": "string"},
+            }
+        },
+    }
+    httpserver.expect_request(f"/v1/models/acme/hello/versions/{VERSION}").respond_with_json(
+        {"id": VERSION, "openapi_schema": schema}
+    )
+    httpserver.expect_request("/v1/predictions", method="POST").respond_with_response(
+        json_response(
+            prediction(httpserver, status="succeeded", output="hi"), 201, {"Preference-Applied": "wait"}
+        )
+    )
+    ref = f"acme/hello:{VERSION}"
+    assert client.run(ref, input={"text": "Alice"}) == "hi"
+    assert client.run(ref, input={"text": "Bob"}) == "hi"
+    # the schema was fetched once for two runs
+    assert len(requests_to(httpserver, "GET", f"/v1/models/acme/hello/versions/{VERSION}")) == 1
+    body = json.loads(requests_to(httpserver, "POST", "/v1/predictions")[0].data)
+    assert body == {"version": VERSION, "input": {"text": "Alice"}}
+    before = len(httpserver.log)
+    with pytest.raises(ValueError, match="text"):
+        client.run(ref, input={"txt": "typo"})
+    assert len(httpserver.log) == before  # nothing created, nothing billed
+
+
+def test_bare_version_id_and_objects(client: replicate.Replicate, httpserver: HTTPServer) -> None:
+    done = prediction(httpserver, status="succeeded", output="x")
+    answer = json_response(done, 201, {"Preference-Applied": "wait"})
+    httpserver.expect_request("/v1/predictions", method="POST").respond_with_response(answer)
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(answer)
+    httpserver.expect_request("/v1/deployments/acme/prod/predictions").respond_with_response(answer)
+    assert client.run(VERSION, input={}) == "x"
+    assert json.loads(httpserver.log[-1][0].data)["version"] == VERSION
+    assert client.run(Model(owner="acme", name="hello"), input={}) == "x"
+    assert httpserver.log[-1][0].path == "/v1/models/acme/hello/predictions"
+    assert client.run(Version(id=VERSION), input={}) == "x"
+    assert httpserver.log[-1][0].path == "/v1/predictions"
+    deployment = replicate.types.Deployment(owner="acme", name="prod")
+    assert client.run(deployment, input={}) == "x"
+    assert httpserver.log[-1][0].path == "/v1/deployments/acme/prod/predictions"
+
+
+@pytest.mark.parametrize(
+    "ref", ["", "acme", "acme/", "/hello", "acme/hello:notahexversion", "a/b/c", 42, None]
+)
+def test_malformed_reference_is_a_value_error_before_any_request(
+    client: replicate.Replicate, httpserver: HTTPServer, ref: Any
+) -> None:
+    with pytest.raises(ValueError, match="owner/name"):
+        client.run(ref, input={})
+    assert httpserver.log == []
+
+
+# --- terminal statuses --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        ("failed", replicate.ModelError),
+        ("canceled", replicate.PredictionCanceledError),
+        ("aborted", replicate.PredictionAbortedError),
+    ],
+)
+def test_terminal_failures_raise_with_the_prediction(
+    client: replicate.Replicate,
+    httpserver: HTTPServer,
+    fast_poll: None,
+    status: str,
+    error: type[replicate.ModelError],
+) -> None:
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(prediction(httpserver, status="starting"), 201)
+    )
+    final = prediction(httpserver, status=status, error="boom" if status == "failed" else None)
+    final["logs"] = "some logs"
+    httpserver.expect_request("/v1/predictions/p1").respond_with_json(final)
+    with pytest.raises(error) as info:
+        client.run("acme/hello", input={}, cancel_after="5m")
+    assert isinstance(info.value, replicate.ModelError)
+    assert info.value.prediction.id == "p1"
+    assert info.value.prediction.status == status
+    assert info.value.prediction.logs == "some logs"
+    assert httpserver.log[0][0].headers["Cancel-After"] == "5m"
+
+
+def test_unknown_status_is_not_terminal(
+    client: replicate.Replicate, httpserver: HTTPServer, fast_poll: None
+) -> None:
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(prediction(httpserver, status="queued_somewhere_new"), 201)
+    )
+    httpserver.expect_request("/v1/predictions/p1").respond_with_handler(
+        sequence(
+            prediction(httpserver, status="queued_somewhere_new"),
+            prediction(httpserver, status="succeeded", output=1),
+        )
+    )
+    assert client.run("acme/hello", input={}) == 1
+
+
+# --- deadlines and interrupts ------------------------------------------------------------------
+
+
+def test_timeout_cancels_the_prediction_then_raises(
+    client: replicate.Replicate, httpserver: HTTPServer, fast_poll: None
+) -> None:
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(prediction(httpserver, status="starting"), 201)
+    )
+    httpserver.expect_request("/v1/predictions/p1").respond_with_json(
+        prediction(httpserver, status="processing")
+    )
+    httpserver.expect_request("/v1/predictions/p1/cancel", method="POST").respond_with_json(
+        prediction(httpserver, status="canceled")
+    )
+    started = time.monotonic()
+    with pytest.raises(replicate.PredictionTimeoutError) as info:
+        client.run("acme/hello", input={}, timeout=0.3)
+    assert time.monotonic() - started < 2.0
+    assert info.value.prediction_id == "p1"
+    assert not isinstance(info.value, replicate.APITimeoutError)
+    assert len(requests_to(httpserver, "POST", "/v1/predictions/p1/cancel")) == 1
+    # the sync-mode window was clipped to the deadline
+    assert httpserver.log[0][0].headers["Prefer"] == "wait=1"
+
+
+def _interrupt_after(seconds: float) -> threading.Timer:
+    timer = threading.Timer(seconds, _thread.interrupt_main)
+    timer.start()
+    return timer
+
+
+def test_keyboard_interrupt_while_waiting_cancels_the_prediction(
+    client: replicate.Replicate, httpserver: HTTPServer, fast_poll: None
+) -> None:
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(prediction(httpserver, status="starting"), 201)
+    )
+    httpserver.expect_request("/v1/predictions/p1").respond_with_json(
+        prediction(httpserver, status="processing")
+    )
+    httpserver.expect_request("/v1/predictions/p1/cancel", method="POST").respond_with_json(
+        prediction(httpserver, status="canceled")
+    )
+    timer = _interrupt_after(0.2)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            client.run("acme/hello", input={})
+    finally:
+        timer.cancel()
+    assert len(requests_to(httpserver, "POST", "/v1/predictions/p1/cancel")) == 1
+
+
+def test_keyboard_interrupt_during_a_sync_create_waits_for_the_id_then_cancels(
+    client: replicate.Replicate, httpserver: HTTPServer
+) -> None:
+    def slow_create(request: Request) -> Response:
+        time.sleep(0.5)
+        return json_response(prediction(httpserver, status="processing"), 202)
+
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_handler(slow_create)
+    httpserver.expect_request("/v1/predictions/p1/cancel", method="POST").respond_with_json(
+        prediction(httpserver, status="canceled")
+    )
+    timer = _interrupt_after(0.1)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            client.run("acme/hello", input={})
+    finally:
+        timer.cancel()
+    assert len(requests_to(httpserver, "POST", "/v1/predictions/p1/cancel")) == 1
+
+
+def test_create_is_never_retried_after_it_may_have_reached_the_server(
+    client: replicate.Replicate, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_data(
+        "upstream hiccup", status=503
+    )
+    with pytest.raises(replicate.InternalServerError):
+        client.run("acme/hello", input={})
+    assert len(httpserver.log) == 1
+
+
+# --- use() ---------------------------------------------------------------------------------
+
+
+SCHEMA = {
+    "openapi": "3.0.2",
+    "components": {
+        "schemas": {
+            "Input": {
+                "type": "object",
+                "required": ["prompt"],
+                "properties": {
+                    "prompt": {"type": "string"},
+                    "steps": {"type": "integer", "minimum": 1, "maximum": 50},
+                },
+            },
+            "Output": {"type": "string", "format": "uri"},
+        }
+    },
+}
+
+
+def _model_with_schema(server: HTTPServer) -> None:
+    server.expect_request("/v1/models/acme/painter").respond_with_json(
+        {
+            "owner": "acme",
+            "name": "painter",
+            "latest_version": {"id": VERSION, "openapi_schema": SCHEMA},
+        }
+    )
+
+
+def test_use_fetches_the_schema_once_and_runs_in_one_request(
+    client: replicate.Replicate, httpserver: HTTPServer
+) -> None:
+    _model_with_schema(httpserver)
+    out_url = "https://example.com/out.png"
+    httpserver.expect_request("/v1/predictions", method="POST").respond_with_response(
+        json_response(
+            prediction(httpserver, status="succeeded", output=out_url),
+            201,
+            {"Preference-Applied": "wait"},
+        )
+    )
+    painter = client.use("acme/painter")
+    first = painter(prompt="a cat", steps=4)
+    second = painter(prompt="a dog")
+    assert isinstance(first, replicate.FileOutput)
+    assert first.url == out_url and str(second) == out_url
+    assert len(requests_to(httpserver, "GET", "/v1/models/acme/painter")) == 1
+    posts = requests_to(httpserver, "POST", "/v1/predictions")
+    assert len(posts) == 2
+    assert json.loads(posts[0].data)["version"] == VERSION
+    assert painter.openapi_schema()["components"]["schemas"]["Output"]["format"] == "uri"
+
+
+def test_use_checks_inputs_before_creating(
+    client: replicate.Replicate, httpserver: HTTPServer
+) -> None:
+    _model_with_schema(httpserver)
+    painter = client.use("acme/painter")
+    with pytest.raises(ValueError, match="steps"):
+        painter(prompt="x", steps=500)
+    with pytest.raises(ValueError, match="prompt"):
+        painter(steps=3)
+    assert requests_to(httpserver, "POST", "/v1/predictions") == []
+
+
+def test_use_create_returns_a_run_at_once(
+    client: replicate.Replicate, httpserver: HTTPServer, fast_poll: None
+) -> None:
+    _model_with_schema(httpserver)
+    httpserver.expect_request("/v1/predictions", method="POST").respond_with_response(
+        json_response(prediction(httpserver, status="starting"), 201)
+    )
+    httpserver.expect_request("/v1/predictions/p1").respond_with_handler(
+        sequence(
+            prediction(httpserver, status="processing", logs="working"),
+            prediction(httpserver, status="succeeded", output="https://example.com/o.png"),
+        )
+    )
+    run = client.use("acme/painter").create(prompt="x")
+    assert run.id == "p1"
+    assert "Prefer" not in requests_to(httpserver, "POST", "/v1/predictions")[0].headers
+    assert run.logs() == "working"
+    output = run.output()
+    assert isinstance(output, replicate.FileOutput)
+    assert run.prediction.status == "succeeded"
+
+
+def test_module_level_run_uses_the_default_client(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REPLICATE_API_TOKEN", TOKEN)
+    monkeypatch.setenv("REPLICATE_BASE_URL", httpserver.url_for("/v1"))
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(
+            prediction(httpserver, status="succeeded", output="hi"), 201, {"Preference-Applied": "wait"}
+        )
+    )
+    assert replicate.run("acme/hello", input={}) == "hi"
+    assert httpserver.log[0][0].headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def _unused(_: Iterator[Any]) -> None:  # keeps the Iterator import honest for type checkers
+    pass
