@@ -71,26 +71,36 @@ def recorded_templates() -> tuple[list[dict[str, Any]], str]:
     """Real recorded predictions to copy, and where they came from."""
     try:
         sys.path.insert(0, str(ROOT / "tests"))
-        from cassettes import cassette_dir, load_all  # type: ignore[import-not-found]
+        from cassettes import cassette_dir, load_cassette  # type: ignore[import-not-found]
     except ImportError:
         return [_FALLBACK], "built-in template (tests/cassettes.py or PyYAML not importable)"
     finally:
         sys.path.pop(0)
-    if cassette_dir() is None:
+    root = cassette_dir()
+    if root is None:
         return [_FALLBACK], "built-in template (no cassette directory)"
     wanted = {
         "predictions-get.yaml#0",  # SDXL, succeeded, progress-bar logs, image URL output
         "predictions-cancel.yaml#4",  # SDXL, canceled, no output
         "test_models_predictions_create_blocking[False-10].yaml#0",  # Llama, token list output
     }
-    found = {ex.id: ex.json() for ex in load_all() if ex.id in wanted}
+    found = {}
+    for name in {w.split("#")[0] for w in wanted}:
+        if (root / name).is_file():
+            found.update({ex.id: ex.json() for ex in load_cassette(root / name, root)})
+    found = {k: v for k, v in found.items() if k in wanted}
     if len(found) != len(wanted):
         return [_FALLBACK], "built-in template (expected cassettes missing)"
     return [found[k] for k in sorted(found)], "recorded cassettes: " + ", ".join(sorted(found))
 
 
 def _rid(rng: random.Random) -> str:
-    return "".join(rng.choice(_ALPHABET) for _ in range(26))
+    n = rng.getrandbits(134)  # 36**26 > 2**134
+    chars = []
+    for _ in range(26):
+        n, d = divmod(n, 36)
+        chars.append(_ALPHABET[d])
+    return "".join(chars)
 
 
 def _ts(base: float, rng: random.Random) -> str:

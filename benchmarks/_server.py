@@ -1,4 +1,4 @@
-"""A keep-alive loopback HTTP/1.1 server answering every GET with one prediction as JSON.
+"""A keep-alive loopback HTTP/1.1 server that answers like the API for one finished prediction.
 
 Run as a separate process so that its CPU time never counts against the client being measured:
 ``python benchmarks/_server.py`` prints the port on stdout, then serves until killed.
@@ -32,17 +32,48 @@ PREDICTION = {
     "metrics": {"predict_time": 0.035556, "total_time": 0.150913},
 }
 BODY = json.dumps(PREDICTION).encode()
+SCHEMA = {
+    "openapi": "3.0.2",
+    "components": {
+        "schemas": {
+            "Input": {
+                "type": "object",
+                "required": ["text"],
+                "properties": {"text": {"type": "string"}},
+            },
+            "Output": {"type": "string"},
+        }
+    },
+}
+MODEL = json.dumps(
+    {
+        "owner": "replicate",
+        "name": "hello-world",
+        "latest_version": {"id": PREDICTION["version"], "openapi_schema": SCHEMA},
+    }
+).encode()
 
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
-        self.send_response(200)
+        self._send(200, MODEL if self.path.startswith("/v1/models/") else BODY)
+
+    def do_POST(self) -> None:
+        """A create in sync mode: 201 with the finished prediction, as the API answers."""
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        self._send(201, BODY, {"Preference-Applied": "wait=60"})
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(BODY)))
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(BODY)
+        self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
         pass

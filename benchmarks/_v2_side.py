@@ -14,7 +14,8 @@ off, as ``timeit`` does):
 
 * ``decode BODY_FILE``: loads one body; then ``construct N`` / ``validate N`` -> ``{"cpu_s": total
   CPU seconds for N decodes, "n": N}``.
-* ``memory PAGES_FILE``: loads the pages (one body a line); then ``keep`` -> ``{"bytes": traced
+* ``memory PAGES_FILE``: loads the pages (one body a line) and starts ``tracemalloc``; then
+  ``warm`` decodes one page (building v2's lazy caches) and ``keep`` -> ``{"bytes": traced
   memory still held after decoding every page and keeping the results, gc collected; "items": n}``.
 * ``quit``.
 """
@@ -85,6 +86,9 @@ def main() -> None:
                 decode(client, body)
             result: dict[str, Any] = {"cpu_s": time.process_time() - start, "n": n}
             gc.enable()
+        elif cmd[0] == "warm":  # build v2's lazy caches before measuring
+            decode(clients["construct"], bodies[0])
+            result = {"warm": True}
         elif cmd[0] == "keep":
             client = clients["construct"]
             gc.collect()

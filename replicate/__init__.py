@@ -33,17 +33,18 @@ from .exceptions import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from . import webhooks
+    from . import types, webhooks
     from ._auth import AuthProvider, TokenAuth
     from ._client import Client, Replicate
     from ._config import ClientConfig
-    from ._default import default_client
+    from ._default import default_client, run, stream, use
     from ._events import Event
     from ._files import FileOutput, get_path_url
     from ._http import Headers, Request, Response, SyncByteStream, SyncTransport, Timeout
     from ._response import APIResponse, BinaryAPIResponse
     from ._retry import DefaultRetryPolicy, RetryPolicy
     from ._sentinels import NOT_GIVEN, NotGiven, Omit, not_given, omit
+    from ._sse import EventType, ServerSentEvent
     from .hookspecs import hookimpl
     from .pagination import SyncPage
     from .resources.account import AccountResource
@@ -83,6 +84,7 @@ __all__ = [
     "ConflictError",
     "DefaultRetryPolicy",
     "Event",
+    "EventType",
     "FileOutput",
     "Headers",
     "InternalServerError",
@@ -102,6 +104,7 @@ __all__ = [
     "Request",
     "Response",
     "RetryPolicy",
+    "ServerSentEvent",
     "SyncByteStream",
     "SyncPage",
     "SyncTransport",
@@ -116,6 +119,10 @@ __all__ = [
     "hookimpl",
     "not_given",
     "omit",
+    "run",
+    "stream",
+    "types",
+    "use",
     "webhooks",
 ]
 
@@ -137,8 +144,14 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "TokenAuth": ("._auth", "TokenAuth"),
     "RetryPolicy": ("._retry", "RetryPolicy"),
     "DefaultRetryPolicy": ("._retry", "DefaultRetryPolicy"),
+    "ServerSentEvent": ("._sse", "ServerSentEvent"),
+    "EventType": ("._sse", "EventType"),
     "hookimpl": (".hookspecs", "hookimpl"),
     "default_client": ("._default", "default_client"),
+    "run": ("._default", "run"),
+    "stream": ("._default", "stream"),
+    "use": ("._default", "use"),
+    "types": (".types", None),
     "hookspecs": (".hookspecs", None),
     "transports": (".transports", None),
     "webhooks": (".webhooks", None),

@@ -29,6 +29,7 @@ from .exceptions import ReplicateError
 from .pagination import SyncPage
 
 if TYPE_CHECKING:
+    from ._outputs import FileHosts
     from ._sse import ServerSentEvent
     from ._use import Function, SchemaCache
     from .resources.account import AccountResource
@@ -70,6 +71,7 @@ class Replicate:
     _sender: Sender
     _transport: SyncTransport
     _plugins: Plugins
+    _file_hosts_cache: FileHosts | None = None
 
     def __init__(
         self,
@@ -439,6 +441,30 @@ class Replicate:
     def _plain(self) -> Replicate:
         """This client, or a copy of it that returns plain values if this one is raw."""
         return self.with_options() if self._raw else self
+
+    def _file_hosts(self) -> FileHosts:
+        """Hosts whose URLs in a schema-less output are files (plugins asked once per client)."""
+        hosts = self._file_hosts_cache
+        if hosts is None:
+            from ._outputs import collect_file_hosts
+
+            hosts = self._file_hosts_cache = collect_file_hosts(self)
+        return hosts
+
+    def _decode_output(
+        self, value: Any, schema: Any = None, *, use_file_output: bool = True
+    ) -> Any:
+        """A prediction's output through the ``replicate_decode_output`` hooks (plugins first,
+        the built-in decoder last); ``schema`` is the version's output schema, if known."""
+        if value is None:
+            return None
+        from ._outputs import OutputContext
+
+        context = OutputContext(self, use_file_output=use_file_output)
+        decoded = self._plugins.pm.hook.replicate_decode_output(
+            value=value, schema=schema, context=context
+        )
+        return value if decoded is None else decoded
 
     @property
     def poll_interval(self) -> float:

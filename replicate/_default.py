@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._client import Replicate
+    from ._sse import ServerSentEvent
+    from ._use import Function
 
 _client: Replicate | None = None
 _lock = threading.Lock()
@@ -31,3 +34,25 @@ def set_default_client(client: Replicate | None) -> None:
     global _client
     with _lock:
         _client = client
+
+
+def run(ref: Any, **kwargs: Any) -> Any:
+    """``Replicate.run`` on the default client (see there)."""
+    return default_client().run(ref, **kwargs)
+
+
+def stream(ref: Any, **kwargs: Any) -> Iterator[ServerSentEvent]:
+    """``Replicate.stream`` on the default client (see there)."""
+    return default_client().stream(ref, **kwargs)
+
+
+def use(
+    ref: Any, *, hint: Any = None, streaming: bool = False, use_async: bool = False
+) -> Function:
+    """A model as a Python function; the default client is built when it is first called, so
+    ``use()`` at module level costs nothing at import."""
+    from ._use import Function
+
+    if use_async:
+        raise NotImplementedError("use_async=True needs the async client, not yet available")
+    return Function(ref, client=None, streaming=streaming, hint=hint)

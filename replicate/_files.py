@@ -122,7 +122,9 @@ class FileOutput:
         if self._is_data():
             return _DEFAULT_NAME + _extension(self._data()[0])
         name = unquote(urlsplit(self.url).path.rpartition("/")[2])
-        name = name.replace("\\", "_").replace("\x00", "_").strip()
+        for bad in ("/", "\\", "\x00"):
+            name = name.replace(bad, "_")
+        name = name.strip()
         if name in ("", ".", ".."):
             return _DEFAULT_NAME
         return name

@@ -322,6 +322,9 @@ class Response:
 
     def close(self) -> None:
         """Release the connection of a streamed response without reading the rest."""
+        chunks, self._chunks = self._chunks, None
+        if chunks is not None:  # next_chunk() started reading: its iterator holds the stream
+            chunks.close()  # type: ignore[attr-defined]
         stream, self._stream = self._stream, None
         if stream is not None:
             stream.close()

@@ -269,18 +269,18 @@ def _resolve(value: Any, schema: Any, depth: int = 0) -> dict[str, Any] | None:
         return None
     if "$ref" in schema:
         return None
-    schema = dict(schema)
-    all_of = schema.pop("allOf", None)
+    merged: dict[str, Any] = dict(schema)
+    all_of = merged.pop("allOf", None)
     if isinstance(all_of, list):
         for part in all_of:
             resolved = _resolve(value, part, depth + 1)
             if resolved is None:
                 return None
-            schema = {**resolved, **schema}
+            merged = {**resolved, **merged}
     elif all_of is not None:
         return None
     for key in ("anyOf", "oneOf"):
-        branches = schema.pop(key, None)
+        branches = merged.pop(key, None)
         if branches is None:
             continue
         if not isinstance(branches, list):
@@ -291,8 +291,8 @@ def _resolve(value: Any, schema: Any, depth: int = 0) -> dict[str, Any] | None:
             return None
         # Prefer a branch that says the value is a file, then the first that fits.
         chosen = next((b for b in fitting if b.get("format") == "uri"), fitting[0])
-        schema = {**chosen, **schema}
-    return schema
+        merged = {**chosen, **merged}
+    return merged
 
 
 def _is_url(value: str) -> bool:

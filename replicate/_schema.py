@@ -182,8 +182,8 @@ def output_schema(
 
 # --- validation ---------------------------------------------------------------------------------
 
-_OPEN = object()  # a value whose JSON form can't be known before encoding: not checked
-_FILE = object()  # a value the encoder turns into a URL (a file, a path, bytes)
+_OPEN: Any = object()  # a value whose JSON form isn't known before encoding: not checked
+_FILE: Any = object()  # a value the encoder turns into a URL (a file, a path, bytes)
 
 _TYPE_NAMES = {
     "string": "a string",
@@ -194,18 +194,20 @@ _TYPE_NAMES = {
     "object": "an object (dict)",
     "null": "null (None)",
 }
+_URL_FORMATS = frozenset({"uri", "binary", "data-url"})
 
 
 def validate_input(input: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
     """Check a prediction's ``input`` against the version's input schema before anything is sent.
 
-    ``schema`` is the ``Input`` schema (see :func:`input_schema`) or a whole version OpenAPI
-    document. Raises :class:`InputValidationError` (a ``ValueError``) naming each offending input
-    and what the schema allows: missing required inputs, unknown input names (when the schema
-    lists its properties and does not allow others), wrong types, values outside an ``enum`` or
-    a ``minimum``/``maximum``. A ``format: uri`` string input also takes what the encoder turns
-    into a URL (a file, a path, bytes, a previous run's output file). None for an input that is
-    not required passes (Cog treats it as "use the default").
+    ``schema`` is the dereferenced ``Input`` schema (see :func:`input_schema`) or a whole version
+    OpenAPI document. Raises :class:`InputValidationError` (a ``ValueError``) naming each
+    offending input and what the schema allows: missing required inputs (all of them), unknown
+    input names (when the schema lists its properties and does not allow others), wrong types,
+    values outside an ``enum`` or a ``minimum``/``maximum``. A ``format: uri`` string input also
+    takes what the encoder turns into a URL (a file, a path, bytes, a previous run's output
+    file). None for an input that is not required passes (it means "use the default"), as does
+    any value a plugin may encode and anything the schema does not constrain.
     """
     if not isinstance(input, Mapping):
         raise TypeError(
@@ -218,22 +220,10 @@ def validate_input(input: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
         if found is None:
             return
         schema = found
-    elif _has_ref(schema):
-        schema = dereference({"components": {"schemas": {"Input": schema}}})["components"][
-            "schemas"
-        ]["Input"]
     errors: list[str] = []
     _check_object(input, schema, "", errors, top=True)
     if errors:
         raise InputValidationError(errors)
-
-
-def _has_ref(node: Any) -> bool:
-    if isinstance(node, Mapping):
-        return "$ref" in node or any(_has_ref(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_has_ref(v) for v in node)
-    return False
 
 
 def _join(prefix: str, key: str) -> str:
@@ -241,6 +231,8 @@ def _join(prefix: str, key: str) -> str:
 
 
 def _ordered_names(properties: Mapping[str, Any]) -> list[str]:
+    """Property names in Cog's display order (``x-order``), others after in schema order."""
+
     def order(item: tuple[int, str]) -> tuple[int, float, int]:
         index, name = item
         prop = properties[name]
@@ -252,43 +244,6 @@ def _ordered_names(properties: Mapping[str, Any]) -> list[str]:
     return [name for _, name in sorted(enumerate(properties), key=order)]
 
 
-def _check_object(
-    value: Mapping[str, Any], schema: Mapping[str, Any], path: str, errors: list[str], top: bool
-) -> None:
-    properties = schema.get("properties")
-    properties = properties if isinstance(properties, Mapping) else {}
-    required = schema.get("required")
-    required = [r for r in required if isinstance(r, str)] if isinstance(required, list) else []
-    what = "input" if top else f"input {path!r} property"
-
-    missing = [name for name in required if name not in value or value[name] is None]
-    if missing:
-        names = ", ".join(repr(_join(path, m)) for m in missing)
-        noun = "inputs" if len(missing) > 1 else "input"
-        if top:
-            errors.append(f"missing required {noun} {names}")
-        else:
-            errors.append(f"input {path!r} is missing required {noun} {names}")
-
-    additional = schema.get("additionalProperties", False if properties else True)
-    for key, item in value.items():
-        if not isinstance(key, str):
-            errors.append(f"{what} names must be strings, not {type(key).__name__} ({key!r})")
-            continue
-        sub = properties.get(key)
-        name = _join(path, key)
-        if sub is None:
-            if additional is False:
-                known = ", ".join(_ordered_names(properties))
-                hint = _did_you_mean(key, properties)
-                errors.append(f"unknown {what} {name!r}{hint}; this model takes: {known}")
-            elif isinstance(additional, Mapping):
-                _check_value(item, additional, name, errors, nullable=key not in required)
-            continue
-        if isinstance(sub, Mapping):
-            _check_value(item, sub, name, errors, nullable=key not in required)
-
-
 def _did_you_mean(key: str, properties: Mapping[str, Any]) -> str:
     import difflib
 
@@ -296,69 +251,108 @@ def _did_you_mean(key: str, properties: Mapping[str, Any]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _check_value(
-    value: Any, schema: Mapping[str, Any], path: str, errors: list[str], *, nullable: bool
+def _check_object(
+    value: Mapping[str, Any], schema: Mapping[str, Any], path: str, errors: list[str], top: bool
 ) -> None:
-    if value is None and (nullable or _allows_null(schema)):
-        return
+    raw_properties = schema.get("properties")
+    properties: Mapping[str, Any] = raw_properties if isinstance(raw_properties, Mapping) else {}
+    raw_required = schema.get("required")
+    required = (
+        [r for r in raw_required if isinstance(r, str)] if isinstance(raw_required, list) else []
+    )
+
+    missing = [name for name in required if value.get(name) is None]
+    if missing:
+        names = ", ".join(repr(_join(path, m)) for m in missing)
+        noun = "inputs" if len(missing) > 1 else "input"
+        where = "" if top else f"input {path!r} is "
+        errors.append(f"{where}missing required {noun} {names}")
+
+    # Cog's Input schema lists every input and says nothing of others: a name it doesn't list
+    # would be ignored by the model, so it is a mistake (a typo, most often). Nested objects
+    # follow JSON Schema: other properties are allowed unless ``additionalProperties`` is false.
+    additional = schema.get("additionalProperties", not (top and properties))
+    for key, item in value.items():
+        if not isinstance(key, str):
+            where = "input names" if top else f"the keys of input {path!r}"
+            errors.append(f"{where} must be strings, not {type(key).__name__} ({key!r})")
+            continue
+        if item is None:
+            continue  # left to its default; a required one is reported as missing above
+        sub = properties.get(key)
+        name = _join(path, key)
+        if sub is None:
+            if additional is False:
+                known = ", ".join(repr(n) for n in _ordered_names(properties)) or "none"
+                hint = _did_you_mean(key, properties)
+                if top:
+                    errors.append(f"unknown input {name!r}{hint}; this model's inputs are {known}")
+                else:
+                    errors.append(
+                        f"input {path!r} has no property {key!r}{hint}; its properties are {known}"
+                    )
+            elif isinstance(additional, Mapping):
+                _check_value(item, additional, name, errors)
+        elif isinstance(sub, Mapping):
+            _check_value(item, sub, name, errors)
+
+
+def _check_value(value: Any, schema: Mapping[str, Any], path: str, errors: list[str]) -> None:
     value = _plain(value)
-    if value is _OPEN:
+    if value is _OPEN or (value is None and _allows_null(schema)):
         return
 
     all_of = schema.get("allOf")
     if isinstance(all_of, list):
         for branch in all_of:
             if isinstance(branch, Mapping):
-                _check_value(value, branch, path, errors, nullable=False)
+                _check_value(value, branch, path, errors)
     for key in ("anyOf", "oneOf"):
         branches = schema.get(key)
-        if isinstance(branches, list) and branches:
-            branch_list = [b for b in branches if isinstance(b, Mapping)]
-            if branch_list and not any(_fits(value, b, path) for b in branch_list):
-                allowed = " or ".join(_describe(b) for b in branch_list)
-                errors.append(f"input {path!r} must be {allowed}; got {_show(value)}")
-                return
-
-    types = schema.get("type")
-    if isinstance(types, str):
-        types = [types]
-    if isinstance(types, list) and types:
-        if not any(_is_type(value, t, schema) for t in types if isinstance(t, str)):
-            allowed = " or ".join(_type_phrase(t, schema) for t in types if isinstance(t, str))
+        options = (
+            [b for b in branches if isinstance(b, Mapping)] if isinstance(branches, list) else []
+        )
+        if options and not any(_fits(value, b, path) for b in options):
+            allowed = " or ".join(_describe(b) for b in options)
             errors.append(f"input {path!r} must be {allowed}; got {_show(value)}")
             return
 
-    enum_values = schema.get("enum")
-    if isinstance(enum_values, list) and enum_values:
-        if not any(_same(value, e) for e in enum_values):
-            choices = ", ".join(_show_choice(e) for e in enum_values)
-            errors.append(f"input {path!r} must be one of {choices}; got {_show(value)}")
-            return
+    types = schema.get("type")
+    type_names = [types] if isinstance(types, str) else types if isinstance(types, list) else []
+    type_names = [t for t in type_names if isinstance(t, str)]
+    if type_names and not any(_is_type(value, t, schema) for t in type_names):
+        allowed = " or ".join(_type_phrase(t, schema) for t in type_names)
+        errors.append(f"input {path!r} must be {allowed}; got {_show(value)}")
+        return
+
+    choices = schema.get("enum")
+    if isinstance(choices, list) and choices and not any(_same(value, c) for c in choices):
+        allowed = ", ".join(repr(c) for c in choices)
+        errors.append(f"input {path!r} must be one of {allowed}; got {_show(value)}")
+        return
     if "const" in schema and not _same(value, schema["const"]):
-        errors.append(f"input {path!r} must be {_show_choice(schema['const'])}; got {_show(value)}")
+        errors.append(f"input {path!r} must be {schema['const']!r}; got {_show(value)}")
         return
 
     if _is_number(value):
         _check_range(value, schema, path, errors)
     elif isinstance(value, str):
-        _check_length(
-            len(value), schema, "minLength", "maxLength", "characters", path, value, errors
-        )
+        _check_length(len(value), schema, ("minLength", "maxLength", "characters"), path, errors)
     elif isinstance(value, list):
-        _check_length(len(value), schema, "minItems", "maxItems", "items", path, value, errors)
+        _check_length(len(value), schema, ("minItems", "maxItems", "items"), path, errors)
         items = schema.get("items")
         if isinstance(items, Mapping):
             for index, item in enumerate(value):
-                _check_value(item, items, f"{path}[{index}]", errors, nullable=False)
+                _check_value(item, items, f"{path}[{index}]", errors)
     elif isinstance(value, Mapping) and (
-        isinstance(schema.get("properties"), Mapping) or "required" in schema
+        isinstance(schema.get("properties"), Mapping) or isinstance(schema.get("required"), list)
     ):
         _check_object(value, schema, path, errors, top=False)
 
 
 def _fits(value: Any, schema: Mapping[str, Any], path: str) -> bool:
     errors: list[str] = []
-    _check_value(value, schema, path, errors, nullable=False)
+    _check_value(value, schema, path, errors)
     return not errors
 
 
@@ -378,12 +372,14 @@ def _allows_null(schema: Mapping[str, Any]) -> bool:
 
 
 def _plain(value: Any) -> Any:
-    """The value as the encoder will send it, as far as that is known before encoding:
-    JSON values as they are, files (paths, bytes, open files) as the marker ``_FILE``, values
-    a plugin may encode as ``_OPEN``."""
-    if value is None or isinstance(value, (str, bool, int, float, list, Mapping)):
-        if isinstance(value, enum.Enum):
-            return _plain(value.value)
+    """The value as the encoder will send it, as far as that is known before encoding: JSON
+    values as they are, files (paths, bytes, open files) as ``_FILE``, values only a plugin
+    could encode as ``_OPEN``."""
+    if value is None or value is _FILE or value is _OPEN:
+        return value
+    if isinstance(value, enum.Enum):
+        return _plain(value.value)
+    if isinstance(value, (str, bool, int, float, list, Mapping)):
         return value
     if isinstance(value, tuple):
         return list(value)
@@ -392,8 +388,6 @@ def _plain(value: Any) -> Any:
         return url
     if isinstance(value, (bytes, bytearray, memoryview, io.IOBase, os.PathLike)):
         return _FILE
-    if isinstance(value, enum.Enum):
-        return _plain(value.value)
     if isinstance(value, (_dt.datetime, _dt.date)):
         return value.isoformat()
     np = sys.modules.get("numpy")
@@ -413,7 +407,7 @@ def _is_number(value: Any) -> bool:
 
 def _is_type(value: Any, type_name: str, schema: Mapping[str, Any]) -> bool:
     if value is _FILE:
-        return type_name == "string" and schema.get("format") in ("uri", "binary", "data-url")
+        return type_name == "string" and schema.get("format") in _URL_FORMATS
     if type_name == "string":
         return isinstance(value, str)
     if type_name == "integer":
@@ -434,15 +428,15 @@ def _is_type(value: Any, type_name: str, schema: Mapping[str, Any]) -> bool:
 
 
 def _type_phrase(type_name: str, schema: Mapping[str, Any]) -> str:
-    if type_name == "string" and schema.get("format") == "uri":
+    if type_name == "string" and schema.get("format") in _URL_FORMATS:
         return "a URL string (or a file, path or bytes to upload)"
     return _TYPE_NAMES.get(type_name, repr(type_name))
 
 
 def _describe(schema: Mapping[str, Any]) -> str:
-    enum_values = schema.get("enum")
-    if isinstance(enum_values, list) and enum_values:
-        return "one of " + ", ".join(_show_choice(e) for e in enum_values)
+    choices = schema.get("enum")
+    if isinstance(choices, list) and choices:
+        return "one of " + ", ".join(repr(c) for c in choices)
     types = schema.get("type")
     if isinstance(types, str):
         return _type_phrase(types, schema)
@@ -452,6 +446,7 @@ def _describe(schema: Mapping[str, Any]) -> str:
 
 
 def _same(value: Any, choice: Any) -> bool:
+    """JSON equality: True is not 1, 1 is 1.0."""
     if isinstance(value, bool) or isinstance(choice, bool):
         return isinstance(value, bool) and isinstance(choice, bool) and value is choice
     if _is_number(value) and _is_number(choice):
@@ -465,27 +460,22 @@ def _show(value: Any) -> str:
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
-    kind = {bool: "bool", int: "int", float: "float", str: "str", list: "list"}.get(type(value))
-    if kind is None:
-        kind = "dict" if isinstance(value, Mapping) else type(value).__name__
-    return f"{kind} {text}"
+    if isinstance(value, Mapping):
+        return f"dict {text}"
+    return f"{type(value).__name__} {text}"
 
 
-def _show_choice(value: Any) -> str:
-    return repr(value)
-
-
-def _bound(schema: Mapping[str, Any], key: str, exclusive_key: str) -> tuple[float | None, bool]:
-    """A bound and whether it is exclusive, from OpenAPI 3.0 (``exclusiveMinimum: true``) or
-    JSON Schema (``exclusiveMinimum: 5``) spelling."""
-    bound = schema.get(key)
+def _bound(schema: Mapping[str, Any], key: str, exclusive_key: str) -> tuple[Any, bool]:
+    """The tighter bound on one side and whether it is exclusive, in either spelling: OpenAPI
+    3.0 (``minimum: 5, exclusiveMinimum: true``) or JSON Schema (``exclusiveMinimum: 5``)."""
+    bound = schema.get(key) if _is_number(schema.get(key)) else None
     exclusive = schema.get(exclusive_key)
     if _is_number(exclusive):
-        if not _is_number(bound) or exclusive >= bound if key == "minimum" else exclusive <= bound:
+        lower = key == "minimum"
+        if bound is None or (exclusive >= bound if lower else exclusive <= bound):
             return exclusive, True
-    if _is_number(bound):
-        return bound, exclusive is True
-    return None, False
+        return bound, False
+    return bound, bound is not None and exclusive is True
 
 
 def _check_range(value: float, schema: Mapping[str, Any], path: str, errors: list[str]) -> None:
@@ -495,34 +485,29 @@ def _check_range(value: float, schema: Mapping[str, Any], path: str, errors: lis
     too_high = high is not None and (value >= high if high_excl else value > high)
     if not (too_low or too_high):
         return
-    parts = []
-    if low is not None:
-        parts.append(f"{'>' if low_excl else '>='} {_num(low)}")
-    if high is not None:
-        parts.append(f"{'<' if high_excl else '<='} {_num(high)}")
     if low is not None and high is not None and not low_excl and not high_excl:
-        allowed = f"between {_num(low)} and {_num(high)} (inclusive)"
+        allowed = f"between {_num(low)} and {_num(high)}"
     else:
+        parts = []
+        if low is not None:
+            parts.append(f"{'>' if low_excl else '>='} {_num(low)}")
+        if high is not None:
+            parts.append(f"{'<' if high_excl else '<='} {_num(high)}")
         allowed = " and ".join(parts)
-    errors.append(f"input {path!r} must be {allowed}; got {_num(value)}")
+    errors.append(f"input {path!r} must be {allowed}; got {value!r}")
 
 
-def _num(value: float) -> str:
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
-        return str(int(value)) if False else repr(value)
-    return repr(value)
+def _num(bound: float) -> str:
+    """A bound as the schema author meant it: Cog writes ``minimum: 1.0`` for an integer."""
+    if isinstance(bound, float) and bound.is_integer() and abs(bound) < 2**53:
+        return str(int(bound))
+    return repr(bound)
 
 
 def _check_length(
-    length: int,
-    schema: Mapping[str, Any],
-    min_key: str,
-    max_key: str,
-    unit: str,
-    path: str,
-    value: Any,
-    errors: list[str],
+    length: int, schema: Mapping[str, Any], keys: tuple[str, str, str], path: str, errors: list[str]
 ) -> None:
+    min_key, max_key, unit = keys
     low = schema.get(min_key)
     high = schema.get(max_key)
     if isinstance(low, int) and not isinstance(low, bool) and length < low:

@@ -1,4 +1,5 @@
-"""The built-in behaviours, registered like any other plugin: urllib3, token auth, retries.
+"""The built-in behaviours, registered like any other plugin: urllib3, token auth, retries,
+Replicate's file hosts and the output decoder.
 
 They answer last (``trylast``), so an installed plugin or a client's own plugin always comes
 first for the one-answer hooks; the core also ranks them last explicitly (see ``hookspecs``).
@@ -43,6 +44,15 @@ def replicate_retry_policy(config: ClientConfig) -> DefaultRetryPolicy:
     from ._retry import DefaultRetryPolicy
 
     return DefaultRetryPolicy()
+
+
+@hookimpl(trylast=True)
+def replicate_encode_input(value: Any, context: Any) -> Any:
+    # Files become Upload markers (the create's flow uploads them all at once) or data: URLs;
+    # numpy values, datetimes and the like their JSON form; None if unknown (a TypeError).
+    from ._inputs import encode_builtin
+
+    return encode_builtin(value, context)
 
 
 @hookimpl(trylast=True)

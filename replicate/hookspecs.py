@@ -27,10 +27,10 @@ in this order, and the first to answer (return something other than None) wins:
    unless ``REPLICATE_AUTH=<entry-point name>`` / ``REPLICATE_RETRY_POLICY=<name>`` picks one;
 4. the built-ins (token auth, the default retry policy).
 
-**Collect-all hooks** (prepare, observe) call every implementation in this order: those marked
-``tryfirst``, then the rest, then ``trylast``; within each group built-ins first, then installed
-plugins (by entry-point name), then the client's own ``plugins=`` in list order, so a client's
-own plugin has the last word.
+**Collect-all hooks** (prepare, observe, file hosts) call every implementation in this order:
+those marked ``tryfirst``, then the rest, then ``trylast``; within each group built-ins first,
+then installed plugins (by entry-point name), then the client's own ``plugins=`` in list order,
+so a client's own plugin has the last word.
 
 All hooks are synchronous (pluggy cannot await). Those that concern an async client hand back
 objects (a transport, an auth provider) whose async methods the async driver awaits.

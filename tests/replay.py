@@ -166,6 +166,11 @@ class Replay:
                     f"the SDK sent a request that does not match the recording: {stray}; "
                     f"expected {self.server.format_matchers()}"
                 ) from exc
+            if not self.server.log:
+                raise AssertionError(
+                    "the SDK refused the recorded request before sending it: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
             raise
 
 
@@ -192,11 +197,12 @@ def parse_multipart(body: bytes, content_type: str) -> tuple[dict[str, str], dic
         content_type=content_type,
         method="POST",
     )
-    form = {k: v for k, v in request.form.items(multi=False)}
-    files = {
-        name: (storage.filename, storage.read(), storage.content_type)
-        for name, storage in request.files.items(multi=False)
-    }
+    with request:  # closes the parsed file parts
+        form = {k: v for k, v in request.form.items(multi=False)}
+        files = {
+            name: (storage.filename, storage.read(), storage.content_type)
+            for name, storage in request.files.items(multi=False)
+        }
     return form, files
 
 
@@ -228,9 +234,10 @@ def assert_request_matches(ex: Exchange, got: Captured) -> None:
         )
         got_form, got_files = parse_multipart(got.body, got.content_type)
         assert set(got_files) == set(want_files), f"file parts {set(got_files)}"
-        for name, (filename, content, _part_type) in want_files.items():
+        for name, (filename, content, part_type) in want_files.items():
             assert got_files[name][0] == filename, f"{name}: filename {got_files[name][0]!r}"
             assert got_files[name][1] == content, f"{name}: content {got_files[name][1][:100]!r}"
+            assert got_files[name][2] == part_type, f"{name}: part type {got_files[name][2]!r}"
         # v1 sent the bare ``content`` part; fields it did not send may be added (the spec's
         # ``filename``/``type``/``metadata``), but the ones it sent must be the same.
         for name, value in want_form.items():

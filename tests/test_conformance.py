@@ -985,6 +985,9 @@ def test_request_matches_spec(
         assert result is None
     elif media == "text/plain":
         assert result == "# README\n"
+    else:  # a download: the bytes as served
+        with result:
+            assert result.read() == b"\x89PNG\x00\x01"
 
 
 def test_file_upload_parts(httpserver: HTTPServer, replay_client: replicate.Replicate) -> None:

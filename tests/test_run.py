@@ -10,13 +10,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from conftest import TOKEN
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 import replicate
 from replicate.types import Model, Prediction, Version
-
-from conftest import TOKEN
 
 VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
 
@@ -46,7 +45,9 @@ def prediction(
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status=status, headers=headers, content_type="application/json")
+    return Response(
+        json.dumps(body), status=status, headers=headers, content_type="application/json"
+    )
 
 
 def sequence(*bodies: dict[str, Any]) -> Callable[[Request], Response]:
@@ -76,9 +77,9 @@ def test_sync_mode_201_returns_complete_output_in_one_request(
     client: replicate.Replicate, httpserver: HTTPServer
 ) -> None:
     done = prediction(httpserver, status="processing", output="hello Alice")
-    httpserver.expect_request("/v1/models/acme/hello/predictions", method="POST").respond_with_response(
-        json_response(done, 201, {"Preference-Applied": "wait=60"})
-    )
+    httpserver.expect_request(
+        "/v1/models/acme/hello/predictions", method="POST"
+    ).respond_with_response(json_response(done, 201, {"Preference-Applied": "wait=60"}))
     assert client.run("acme/hello", input={"text": "Alice"}) == "hello Alice"
     assert len(httpserver.log) == 1
     sent = httpserver.log[0][0]
@@ -124,7 +125,12 @@ def test_202_then_polling_until_succeeded(
     )
     updates: list[Prediction] = []
     assert client.run("acme/hello", input={}, on_update=updates.append) == "hi"
-    assert [u.status for u in updates] == ["processing", "succeeded"]
+    # each new state once: as created, with new logs, finished
+    assert [(u.status, u.logs) for u in updates] == [
+        ("processing", ""),
+        ("processing", "step 1"),
+        ("succeeded", "step 1\nstep 2"),
+    ]
     assert updates[-1].logs == "step 1\nstep 2"
 
 
@@ -150,7 +156,11 @@ def test_202_then_sse_until_done(client: replicate.Replicate, httpserver: HTTPSe
     )
 
     def sse(request: Request) -> Response:
-        body = "event: output\nid: 1:0\ndata: he\n\nevent: output\nid: 1:1\ndata: llo\n\nevent: done\ndata: {}\n\n"
+        body = (
+            "event: output\nid: 1:0\ndata: he\n\n"
+            "event: output\nid: 1:1\ndata: llo\n\n"
+            "event: done\ndata: {}\n\n"
+        )
         return Response(body, content_type="text/event-stream")
 
     httpserver.expect_request("/stream/p1").respond_with_handler(sse)
@@ -189,7 +199,9 @@ def test_version_reference_posts_to_predictions_with_the_id_and_checks_the_schem
     )
     httpserver.expect_request("/v1/predictions", method="POST").respond_with_response(
         json_response(
-            prediction(httpserver, status="succeeded", output="hi"), 201, {"Preference-Applied": "wait"}
+            prediction(httpserver, status="succeeded", output="hi"),
+            201,
+            {"Preference-Applied": "wait"},
         )
     )
     ref = f"acme/hello:{VERSION}"
@@ -461,7 +473,9 @@ def test_module_level_run_uses_the_default_client(
     monkeypatch.setenv("REPLICATE_BASE_URL", httpserver.url_for("/v1"))
     httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
         json_response(
-            prediction(httpserver, status="succeeded", output="hi"), 201, {"Preference-Applied": "wait"}
+            prediction(httpserver, status="succeeded", output="hi"),
+            201,
+            {"Preference-Applied": "wait"},
         )
     )
     assert replicate.run("acme/hello", input={}) == "hi"

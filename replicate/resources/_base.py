@@ -161,9 +161,31 @@ class Resource:
         idempotent: bool | None = None,
         stream: bool = False,
         wrap: Callable[[Any], Any] | None = None,
+        encode_input: bool = False,
+        file_encoding_strategy: str | None = None,
     ) -> Any:
         """Build, send and decode one call; what the client hands back depends on the client
-        (the value, or the raw response with it)."""
+        (the value, or the raw response with it).
+
+        With ``encode_input=True`` (the creates), ``body["input"]`` is first encoded in the same
+        flow: files uploaded (all at once) or inlined per ``file_encoding_strategy``, other
+        values through the ``replicate_encode_input`` hooks; see :mod:`replicate._inputs`."""
+        if encode_input:
+            return self._client._execute(
+                self._encoded_call_flow(
+                    method,
+                    path,
+                    cast=cast,
+                    options=options,
+                    params=params,
+                    body=body,
+                    headers=headers,
+                    idempotent=idempotent,
+                    stream=stream,
+                    wrap=wrap,
+                    file_encoding_strategy=file_encoding_strategy,
+                )
+            )
         request = self._request(
             method,
             path,
@@ -176,6 +198,39 @@ class Resource:
         )
         send = self._send(request, options, stream=stream)
         return self._client._execute(call_flow(send, cast, wrap))
+
+    def _encoded_call_flow(
+        self,
+        method: str,
+        path: str,
+        *,
+        cast: Any,
+        options: Mapping[str, Any],
+        params: Mapping[str, object] | None,
+        body: Any,
+        headers: Mapping[str, str | None] | None,
+        idempotent: bool | None,
+        stream: bool,
+        wrap: Callable[[Any], Any] | None,
+        file_encoding_strategy: str | None,
+    ) -> Generator[Action, Any, tuple[Response, Any]]:
+        from .._inputs import encode_input_flow
+
+        if isinstance(body, dict) and "input" in body:
+            body = dict(body)
+            body["input"] = yield from encode_input_flow(
+                self._client, body["input"], file_encoding_strategy=file_encoding_strategy
+            )
+        request = self._request(
+            method,
+            path,
+            options=options,
+            params=params,
+            body=body,
+            headers=headers,
+            idempotent=idempotent,
+        )
+        return (yield from call_flow(self._send(request, options, stream=stream), cast, wrap))
 
     def _list(
         self,

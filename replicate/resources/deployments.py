@@ -144,7 +144,14 @@ class DeploymentPredictions(Resource):
             stream=stream,
         )
         return self._call(  # type: ignore[no-any-return]
-            "POST", path, cast=Prediction, options=options, body=body, headers=headers
+            "POST",
+            path,
+            cast=Prediction,
+            options=options,
+            body=body,
+            headers=headers,
+            encode_input=True,
+            file_encoding_strategy=file_encoding_strategy,
         )
 
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from .._drivers import Action
     from .._http import Response
+    from .._sse import ServerSentEvent
     from ..pagination import SyncPage
     from ._base import RequestOptions
 
@@ -136,6 +137,8 @@ class Predictions(Resource):
                 stream=stream,
             ),
             headers=create_headers(prefer=prefer, wait=wait, cancel_after=cancel_after),
+            encode_input=True,
+            file_encoding_strategy=file_encoding_strategy,
         )
 
     def get(self, prediction_id: str, **options: Unpack[RequestOptions]) -> Prediction:
@@ -184,6 +187,32 @@ class Predictions(Resource):
         path = f"/predictions/{path_param('prediction_id', prediction_id)}"
         interval = self._client.poll_interval if poll_interval is None else poll_interval
         return self._client._execute(poll_flow(self, path, Prediction, interval, options))  # type: ignore[no-any-return]
+
+    def stream(
+        self, prediction_id: str, **options: Unpack[RequestOptions]
+    ) -> Generator[ServerSentEvent, None, Any]:
+        """Stream an existing prediction's events over Server-Sent Events (``urls.stream``).
+
+        The prediction is fetched now (so a wrong id raises here); its stream is opened when
+        iteration starts. Yields ``output``, ``logs`` and any other event as a
+        :class:`~replicate.ServerSentEvent` (``str(event)`` is its data) until ``done``; an
+        ``error`` event raises :class:`~replicate.ModelError`, a canceled prediction
+        :class:`~replicate.PredictionCanceledError`. A dropped connection is resumed with
+        ``Last-Event-ID`` (or, failing that, finished by polling) without repeating output.
+        A prediction without ``urls.stream`` (its model does not stream) is polled until it
+        finishes, its output handed over as ``output`` events as it grows. ``options`` apply to
+        every request. Stop early with ``.close()`` on the returned generator (or ``break``).
+        """
+        from .._drivers import drive_sync, iter_sync
+        from .._stream import stream_events_flow
+
+        check_options("stream", options)
+        client = self._client
+        path = f"/predictions/{path_param('prediction_id', prediction_id)}"
+        request = self._request("GET", path, options=options)
+        prediction = drive_sync(self._send(request, options), client._transport).parse(Prediction)
+        flow = stream_events_flow(client, prediction, timeout=options.get("timeout", NOT_GIVEN))
+        return iter_sync(flow, client._transport)
 
 
 def poll_flow(
