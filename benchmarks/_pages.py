@@ -39,10 +39,38 @@ PROMPTS = [
     "Explain the difference between a list and a tuple in Python.",
     "portrait of an old fisherman, rembrandt lighting, oil on canvas",
 ]
-WORDS = (
-    "the llama quietly grazes on a misty green hill while soft light falls across fields "
-    "of wheat and the river carries small boats toward a distant town of red roofs"
-).split()
+WORDS = [
+    "the",
+    "llama",
+    "quietly",
+    "grazes",
+    "on",
+    "a",
+    "misty",
+    "green",
+    "hill",
+    "while",
+    "soft",
+    "light",
+    "falls",
+    "across",
+    "fields",
+    "of",
+    "wheat",
+    "and",
+    "the",
+    "river",
+    "carries",
+    "small",
+    "boats",
+    "toward",
+    "a",
+    "distant",
+    "town",
+    "of",
+    "red",
+    "roofs",
+]
 
 # Used only when the recorded cassettes are not around.
 _FALLBACK = {
@@ -51,8 +79,10 @@ _FALLBACK = {
     "version": "39ed52f2a78e934b3ba6e2a89f5b1c712de7dfea535525255b1aa35c5565e08b",
     "input": {"height": 512, "prompt": "a studio photo of a rainbow colored corgi", "seed": 42069},
     "logs": "Using seed: 42069\ntxt2img mode\n"
-    + "".join(f"{p:3d}%|          | {p // 2}/50 [00:0{p // 50}<00:02, 17.1it/s]\n"
-              for p in range(0, 101, 4)),
+    + "".join(
+        f"{p:3d}%|          | {p // 2}/50 [00:0{p // 50}<00:02, 17.1it/s]\n"
+        for p in range(0, 101, 4)
+    ),
     "output": ["https://replicate.delivery/pbxt/9inf36wjsEWuQ6XTf84iezPftv9QZdePfGy/out-0.png"],
     "error": None,
     "status": "succeeded",
@@ -137,7 +167,10 @@ def _vary(template: dict[str, Any], rng: random.Random, when: float) -> dict[str
     p["metrics"] = {"predict_time": round(run_time, 6), "total_time": round(run_time + 1.2, 6)}
     status = p.get("status")
     if p.get("model", "").startswith("meta/"):  # Llama: token list output
-        tokens = [rng.choice(WORDS) + rng.choice([" ", "", ",", ".\n"]) for _ in range(rng.randint(20, 220))]
+        tokens = [
+            rng.choice(WORDS) + rng.choice([" ", "", ",", ".\n"])
+            for _ in range(rng.randint(20, 220))
+        ]
         p["output"] = tokens
         p["status"] = "succeeded"
         p["logs"] = "".join(
@@ -155,7 +188,7 @@ def _vary(template: dict[str, Any], rng: random.Random, when: float) -> dict[str
         if roll < 0.5:
             p["status"] = "failed"
             p["error"] = "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 23.69 GiB total)"
-        p["logs"] = (template.get("logs") or "") + "Using seed: %d\n" % rng.randrange(1 << 31)
+        p["logs"] = (template.get("logs") or "") + f"Using seed: {rng.randrange(1 << 31)}\n"
     else:  # SDXL succeeded: image URLs, progress-bar logs of varying length
         n = rng.randint(1, 4)
         p["output"] = [
@@ -167,9 +200,7 @@ def _vary(template: dict[str, Any], rng: random.Random, when: float) -> dict[str
     return p
 
 
-def make_page(
-    rng: random.Random, templates: list[dict[str, Any]], start: float
-) -> dict[str, Any]:
+def make_page(rng: random.Random, templates: list[dict[str, Any]], start: float) -> dict[str, Any]:
     """One page of 100 predictions, newest first, without ``next``/``previous``."""
     # Mostly finished image predictions, some LLM ones, a few canceled or failed.
     share = {"succeeded": 6, "processing": 3, "canceled": 1}

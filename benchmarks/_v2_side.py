@@ -34,6 +34,7 @@ from typing import Any
 def main() -> None:
     import httpx
     import pydantic
+
     import replicate
     from replicate.pagination import SyncCursorURLPageWithCreatedFilters
     from replicate.types import Prediction
@@ -91,6 +92,7 @@ def main() -> None:
             result = {"warm": True}
         elif cmd[0] == "keep":
             client = clients["construct"]
+            started = time.perf_counter()
             gc.collect()
             before = tracemalloc.get_traced_memory()[0]
             kept = [decode(client, body) for body in bodies]
@@ -99,7 +101,11 @@ def main() -> None:
             items = sum(len(page.results) for page in kept)
             del kept
             gc.collect()
-            result = {"bytes": after - before, "items": items}
+            result = {
+                "bytes": after - before,
+                "items": items,
+                "seconds": time.perf_counter() - started,
+            }
         else:
             result = {"error": f"unknown command {cmd[0]!r}"}
         print(json.dumps(result), file=out, flush=True)

@@ -20,7 +20,9 @@ one decoded page and of all 100 pages (part 1).
 Every figure is the median of ``--runs`` (>= 7) runs, after a one-page warm-up of each decoder
 (so lazily built caches are not counted). Ours and the plain copy alternate run by run; v2's
 runs (~6 s each under tracemalloc) go on meanwhile in two child processes, one per core, which
-memory figures allow since each process traces only its own allocations. Targets: ours <= 1.1x plain msgspec; v2 about 1.8x.
+memory figures allow since each process traces only its own allocations.
+
+Targets: ours <= 1.1x plain msgspec; v2 about 1.8x.
 
     python benchmarks/bench_memory.py [--runs 7] [--v2-python /tmp/v2venv/bin/python]
 """
@@ -34,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -41,8 +44,7 @@ from typing import Any
 
 import msgspec
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _anchor
 import _bare
@@ -51,6 +53,7 @@ import _pages
 import replicate
 from replicate.types import Page, Prediction, decoder_for
 
+HERE = Path(__file__).resolve().parent
 PAGES = 100
 
 
@@ -149,18 +152,22 @@ def main() -> None:
             )
             thread.start()
             threads.append(thread)
+        t0 = time.perf_counter()
         for r in range(args.runs):
             for label in list(local) if r % 2 == 0 else list(reversed(local)):
                 held, items = held_after(local[label])
                 samples[label].append(held)
                 counts[label] = items
+        t1 = time.perf_counter()
         # Part 2, after a warm-up iteration (connection pool, decoder).
         iterate_peak(client)
         for _ in range(args.runs):
             iter_samples.append(iterate_peak(client))
         client.close()
+        t2 = time.perf_counter()
         for thread in threads:
             thread.join()
+        t3 = time.perf_counter()
         for result in v2_results:
             samples[v2_label].append(int(result["bytes"]))
             counts[v2_label] = int(result["items"])
@@ -180,8 +187,8 @@ def main() -> None:
         f"{PAGES} pages x {_pages.PER_PAGE} predictions, {total_json / 1e6:.1f} MB of JSON "
         f"({origin})\ntracemalloc bytes held after gc.collect(), median of {args.runs} runs\n"
     )
-    print(f"{'kept 10,000 predictions':28} {'items':>6} {'held':>10} {'per item':>9} {'vs plain':>9}")
-    for label, s in samples.items():
+    print(f"{'kept':28} {'items':>6} {'held':>10} {'per item':>9} {'vs plain':>9}")
+    for label in samples:
         print(
             f"{label:28} {counts[label]:6d} {mb(med[label])} {med[label] / counts[label]:7.0f} B"
             f" {med[label] / plain:8.2f}x"
@@ -205,6 +212,12 @@ def main() -> None:
     print(f"  one decoded page (avg)      : {mb(one_page)}   -> peak = {peak / one_page:.1f} pages")
     print(f"  one page of JSON (avg)      : {mb(one_body)}")
     print(f"  all {PAGES} pages decoded      : {mb(ours)}   -> peak = {peak / ours:.1%} of all")
+    v2_secs = [float(r["seconds"]) for r in v2_results]
+    print(
+        f"\nwall time: part 1 (ours, plain) {t1 - t0:.1f} s, part 2 {t2 - t1:.1f} s, "
+        f"then waiting for v2 {t3 - t2:.1f} s"
+        + (f"; v2 runs took {statistics.median(v2_secs):.1f} s each" if v2_secs else "")
+    )
 
 
 if __name__ == "__main__":

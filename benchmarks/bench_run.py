@@ -29,7 +29,7 @@ import replicate
 from replicate.types import Prediction
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_request import start_server  # noqa: E402
+from bench_request import start_server
 
 
 class Counter:
@@ -60,7 +60,12 @@ def raw_loop(port: int) -> Callable[[int], None]:
         for _ in range(n):
             body = encode({"input": {"text": "Alice"}})
             resp = pool.request(
-                "POST", url, body=body, headers=headers, retries=False, redirect=False,
+                "POST",
+                url,
+                body=body,
+                headers=headers,
+                retries=False,
+                redirect=False,
                 timeout=timeout,
             )
             if resp.status != 201:
@@ -93,7 +98,11 @@ def main() -> None:
             for _ in range(n):
                 hello(text="Alice")
 
-        loops = {"raw urllib3 + msgspec": raw_loop(port), "client.run": run_loop, "use()(...)": use_loop}
+        loops = {
+            "raw urllib3 + msgspec": raw_loop(port),
+            "client.run": run_loop,
+            "use()(...)": use_loop,
+        }
         for loop in loops.values():
             loop(100)  # warm up (and fetch use()'s schema once)
         per_call: dict[str, list[float]] = {name: [] for name in loops}

@@ -112,7 +112,18 @@ class Emit:
         self.value = value
 
 
-Action = Send | Sleep | ReadBody | NextChunk | CloseResponse | Gather | Emit
+class EmitAll:
+    """Hand several values to the consumer, in order, as :class:`Emit` would one by one (a
+    chunk's worth of streamed events, without a round trip through the flow for each); the
+    result is None."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: list[Any]) -> None:
+        self.values = values
+
+
+Action = Send | Sleep | ReadBody | NextChunk | CloseResponse | Gather | Emit | EmitAll
 Flow = Generator[Action, Any, T]
 
 #: Most uploads run at once in one Gather.
@@ -170,6 +181,9 @@ def _run_sync(
                         sleep(action.seconds)  # type: ignore[union-attr]
                 elif kind is NextChunk:
                     value = action.response.next_chunk()  # type: ignore[union-attr]
+                elif kind is EmitAll:
+                    if emit:
+                        yield from action.values  # type: ignore[union-attr]
                 elif kind is Emit:
                     if emit:
                         yield action.value  # type: ignore[union-attr]

@@ -266,7 +266,11 @@ class _Walker:
                 metadata=upload.metadata,
             )
         except (OSError, TypeError, ValueError) as exc:
-            raise type(exc)(f"input {path!r}: {exc}") from exc
+            try:
+                named = type(exc)(f"input {path!r}: {exc}")
+            except Exception:  # an exception type that wants other arguments: keep it as is
+                raise exc from None
+            raise named from exc
 
 
 # --- the built-in encoder (the trylast replicate_encode_input) ---------------------------------

@@ -75,28 +75,36 @@ def dereference(
     root = openapi_schema
     cache: dict[str, Any] = {}
 
-    def resolve_ref(ref: str, stack: tuple[str, ...]) -> tuple[Any, bool]:
-        """The fully resolved target of ``ref`` and whether a cycle was cut inside it."""
-        if ref in stack:
+    def closes_cycle(ref: str, trail: tuple[str, ...]) -> bool:
+        # ``trail`` holds where the walk has been: the places it left through a reference, and
+        # where it is now. A reference to any of them (or to what encloses them) loops.
+        prefix = ref + "/"
+        return any(p == ref or p.startswith(prefix) for p in trail)
+
+    def resolve_ref(ref: str, trail: tuple[str, ...]) -> tuple[Any, bool]:
+        """The resolved target of ``ref`` and whether a cycle was cut inside it."""
+        if closes_cycle(ref, trail):
             return {"$ref": ref}, True
         if ref in cache:
             return copy.deepcopy(cache[ref]), False
         target = _pointer(root, ref)
         if target is _MISSING:
             return {"$ref": ref}, False
-        value, cut = walk(target, (*stack, ref))
-        if not cut:
+        value, cut = walk(target, (*trail, ref))
+        if not cut:  # the same wherever it is used: resolve it once
             cache[ref] = value
             value = copy.deepcopy(value)
         return value, cut
 
-    def walk(node: Any, stack: tuple[str, ...]) -> tuple[Any, bool]:
+    def walk(node: Any, trail: tuple[str, ...]) -> tuple[Any, bool]:
+        here = trail[-1]
         if isinstance(node, Mapping):
-            ref = node.get("$ref")
+            raw_ref = node.get("$ref")
+            ref = raw_ref if isinstance(raw_ref, str) and raw_ref.startswith(_LOCAL_REF) else None
             cut = False
             out: dict[str, Any] = {}
-            if isinstance(ref, str) and ref.startswith(_LOCAL_REF):
-                resolved, cut = resolve_ref(ref, stack)
+            if ref is not None:
+                resolved, cut = resolve_ref(ref, trail)
                 if len(node) == 1:
                     return resolved, cut
                 if isinstance(resolved, dict) and "$ref" not in resolved:
@@ -104,22 +112,23 @@ def dereference(
                 else:
                     out["$ref"] = ref
             for key, value in node.items():
-                if key == "$ref" and isinstance(ref, str) and ref.startswith(_LOCAL_REF):
+                if key == "$ref" and ref is not None:
                     continue
-                out[key], inner_cut = walk(value, stack)
+                step = f"{here}/{str(key).replace('~', '~0').replace('/', '~1')}"
+                out[key], inner_cut = walk(value, (*trail[:-1], step))
                 cut = cut or inner_cut
             return out, cut
         if isinstance(node, list):
             items = []
             cut = False
-            for item in node:
-                value, inner_cut = walk(item, stack)
+            for index, item in enumerate(node):
+                value, inner_cut = walk(item, (*trail[:-1], f"{here}/{index}"))
                 items.append(value)
                 cut = cut or inner_cut
             return items, cut
         return node, False
 
-    result, _ = walk(root, ())
+    result, _ = walk(root, ("#",))
     if cog_version is not None and _older_than(cog_version, (0, 3, 9)):
         output = _component(result, "Output")
         if isinstance(output, dict) and output.get("type") == "array":

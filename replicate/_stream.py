@@ -27,7 +27,10 @@ not emitted yet as synthetic ``output`` events (list output: the items past thos
 emitted; string output: the characters past those already emitted; any other output: once, when
 the prediction has succeeded) and ending, or raising, when the prediction reaches a terminal
 status. Logs are not replayed by the fallback. A prediction without ``urls.stream`` (a model that
-does not stream) goes straight to polling.
+does not stream) goes straight to polling, and so does a prediction that had already finished
+when its stream URL answers with an error status (its stream may have expired; its output has
+not). Otherwise an error status, or a response that is not ``text/event-stream``, on the first
+request raises the typed error.
 
 ``deadline`` (a ``time.monotonic()`` value) bounds the whole flow, waits and reads included:
 past it the flow raises :class:`~replicate.PredictionTimeoutError`; canceling the prediction is
@@ -43,7 +46,7 @@ from urllib.parse import quote
 import msgspec
 
 from ._decode import snippet
-from ._drivers import CloseResponse, Emit, Flow, NextChunk, ReadBody, Sleep
+from ._drivers import CloseResponse, Emit, EmitAll, Flow, NextChunk, ReadBody, Sleep
 from ._http import Timeout
 from ._sentinels import NOT_GIVEN, NotGiven
 from ._sse import ServerSentEvent, SSEDecoder
@@ -51,6 +54,7 @@ from .exceptions import (
     APIConnectionError,
     APIError,
     APIResponseValidationError,
+    APIStatusError,
     ModelError,
     PredictionAbortedError,
     PredictionCanceledError,
@@ -76,10 +80,6 @@ _json = msgspec.json.Decoder()
 _encode = msgspec.json.Encoder()
 
 
-class _Dropped(Exception):
-    """Internal: the stream connection ended before ``done``."""
-
-
 def stream_events_flow(
     client: Replicate,
     prediction: Prediction,
@@ -102,7 +102,8 @@ def stream_events_flow(
     # What the consumer has received, so that nothing reaches it twice.
     out_count = 0  # output events emitted
     out_chars = 0  # characters of output emitted
-    seen: set[str] = set()  # ids of the events received
+    seen: set[str] = set()  # ids of the events received on earlier connections
+    ids: list[str] = []  # ids of the events received on this one (a set costs more per event)
     last_id: str | None = None  # the id to resume after
     retry_ms: int | None = None  # the server's reconnection time
     failures = 0  # reconnects in a row that brought nothing new
@@ -121,6 +122,8 @@ def stream_events_flow(
             )
         except APIError as exc:
             if not connected:
+                if isinstance(exc, APIStatusError) and is_terminal(prediction.status):
+                    break  # a finished prediction's stream may be gone: its output is not
                 raise
             _check_deadline(prediction, deadline)
             if isinstance(exc, APIConnectionError) and failures < MAX_RECONNECTS:
@@ -144,7 +147,7 @@ def stream_events_flow(
         # --- read events ----------------------------------------------------------------------
         decoder = SSEDecoder()  # one per connection: events without an id are never dropped
         feed = decoder.feed
-        add = seen.add
+        record = ids.append
         prev_id: str | None = None
         dup = False
         fresh = False  # this connection brought an event not received before
@@ -158,15 +161,22 @@ def stream_events_flow(
                     break
                 if not chunk:
                     break
-                for event in feed(chunk):
+                batch = feed(chunk)
+                keep: list[ServerSentEvent] = []
+                append = keep.append
+                for event in batch:
                     eid = event.id
                     if eid is not None:
                         if eid != prev_id:
-                            # A new id: a replay of an event already received, or a new one.
-                            # (An event without an ``id:`` line inherits the previous id.)
+                            # A new id: a replay of an event received on an earlier connection,
+                            # or a new one. (An event without an ``id:`` line inherits the
+                            # previous id, and its fate.)
                             prev_id = eid
-                            dup = eid in seen
-                            add(eid)
+                            if seen and eid in seen:
+                                dup = True
+                            else:
+                                dup = False
+                                record(eid)
                         if dup:
                             continue
                     name = event.event
@@ -176,8 +186,11 @@ def stream_events_flow(
                     elif name == "done" or name == "error":
                         end = event
                         break
+                    append(event)
+                if keep:
+                    # The chunk's events in one action; the driver hands them over one by one.
                     fresh = True
-                    yield Emit(event)
+                    yield EmitAll(keep)
                 if end is not None:
                     break
                 if deadline is not None and monotonic() > deadline:
@@ -191,6 +204,8 @@ def stream_events_flow(
             if not closing:
                 yield CloseResponse(response)
             last_id = decoder.last_event_id or last_id
+            seen.update(ids)
+            ids.clear()
             if decoder.retry is not None:
                 retry_ms = decoder.retry
 

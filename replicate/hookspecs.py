@@ -146,6 +146,13 @@ def replicate_encode_input(value: Any, context: Any) -> Any:
     arrays...), depth first. Return the replacement (for a file: an URL or a data URL), or None to
     pass to the next plugin; the built-in encoder is consulted last. ``context`` carries the
     client and the upload strategy. If it raises, the create is not sent and the error propagates.
+
+    ``context`` is a ``replicate._inputs.InputContext``: ``client``, ``file_encoding_strategy``
+    (``"url"`` or ``"base64"``) and ``path``, where the value sits (``"images[0]"``). A hook
+    cannot send requests itself: to have content uploaded through the files API, return
+    ``replicate._inputs.Upload(content, filename=None, content_type=None)``; the create uploads
+    every such file at once and puts each file's URL in its place. A replacement that is not
+    plain JSON (a list holding a path, say) is encoded in turn.
     """
 
 

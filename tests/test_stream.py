@@ -348,6 +348,15 @@ def test_a_stream_url_that_answers_404_raises(
         collect(sclient)
 
 
+def test_a_finished_prediction_whose_stream_is_gone_hands_over_its_output(
+    server: ScriptServer, sclient: replicate.Replicate
+) -> None:
+    done = prediction(server, status="succeeded", output=["a", "b"])
+    server.route(PRED_PATH, json_response(done))
+    server.route(STREAM_PATH, json_response({"detail": "stream expired"}, status=410))
+    assert collect(sclient) == [("output", "a"), ("output", "b")]
+
+
 # --- dropped connections ----------------------------------------------------------------------
 
 
