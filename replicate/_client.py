@@ -458,8 +458,10 @@ class Replicate:
         the built-in decoder last); ``schema`` is the version's output schema, if known."""
         if value is None:
             return None
-        from ._outputs import OutputContext
+        from ._outputs import OutputContext, decode_output
 
+        if self._plugins.only_builtin("replicate_decode_output"):  # the common case: no hook call
+            return decode_output(value, schema, client=self, use_file_output=use_file_output)
         context = OutputContext(self, use_file_output=use_file_output)
         decoded = self._plugins.pm.hook.replicate_decode_output(
             value=value, schema=schema, context=context

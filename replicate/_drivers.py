@@ -8,6 +8,8 @@ that yields actions and receives their results (see ``_send``). A driver carries
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]
+import signal
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -203,35 +205,45 @@ def _run_sync(
         flow.close()
 
 
+# The C functions behind signal.signal/getsignal, without their enum conversions (a hot path).
+_getsignal = _signal.getsignal
+_setsignal = _signal.signal
+_SIGINT = int(signal.SIGINT)
+
+
 def _shielded_send(transport: SyncTransport, action: Send) -> Any:
-    """Send on a helper thread so that a KeyboardInterrupt (which Python delivers to the main
-    thread only) cannot cut the exchange short; off the main thread, just send."""
-    if threading.current_thread() is not threading.main_thread():
+    """Send while a first Ctrl-C is held back until the exchange ends.
+
+    Python delivers SIGINT to the main thread, where its default handler raises
+    KeyboardInterrupt inside the socket read and the server's answer is lost. For the length
+    of the send the handler instead records the first interrupt (the read carries on, PEP 475)
+    and raises at a second one. Off the main thread, or when the program has its own SIGINT
+    handler, the send is plain.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or _getsignal(_SIGINT) is not signal.default_int_handler
+    ):
         return transport.send(action.request, timeout=action.timeout, stream=action.stream)
-    box: list[Any] = []
-    done = threading.Event()
+    caught: list[KeyboardInterrupt] = []
 
-    def run() -> None:
-        try:
-            box.append(
-                (True, transport.send(action.request, timeout=action.timeout, stream=action.stream))
-            )
-        except BaseException as exc:
-            box.append((False, exc))
-        finally:
-            done.set()
+    def hold(signum: int, frame: object) -> None:
+        if caught:
+            raise KeyboardInterrupt
+        caught.append(KeyboardInterrupt())
 
-    threading.Thread(target=run, name="replicate-shielded-send", daemon=True).start()
+    previous = _setsignal(_SIGINT, hold)
     try:
-        done.wait()
-    except KeyboardInterrupt as interrupt:
-        done.wait()  # a second interrupt escapes from here at once
-        ok, result = box[0]
-        return Interrupted(interrupt, response=result if ok else None, error=None if ok else result)
-    ok, result = box[0]
-    if ok:
-        return result
-    raise result
+        response = transport.send(action.request, timeout=action.timeout, stream=action.stream)
+    except BaseException as exc:
+        if caught and not isinstance(exc, KeyboardInterrupt):
+            return Interrupted(caught[0], error=exc)
+        raise
+    finally:
+        _setsignal(_SIGINT, previous)
+    if caught:
+        return Interrupted(caught[0], response=response)
+    return response
 
 
 def _gather_sync(

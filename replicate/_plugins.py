@@ -175,6 +175,15 @@ class Plugins:
             return False
         return True
 
+    def only_builtin(self, hook: str) -> bool:
+        """Whether only the built-ins implement ``hook`` (then the core may call them directly)."""
+        cache = self.__dict__.setdefault("_only_builtin", {})
+        answer = cache.get(hook)
+        if answer is None:
+            impls = getattr(self.pm.hook, hook).get_hookimpls()
+            answer = cache[hook] = all(i.plugin_name in self.builtin_names for i in impls)
+        return bool(answer)
+
     def _impls(self, hook: str) -> dict[str, Any]:
         caller = getattr(self.pm.hook, hook)
         return {impl.plugin_name: impl for impl in caller.get_hookimpls()}

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ._drivers import Interrupted, Sleep
 from ._events import Event
 from ._http import Timeout
+from ._inputs import encode_input_flow
 from ._sentinels import NOT_GIVEN, NotGiven
 from .exceptions import (
     APIConnectionError,
@@ -36,6 +37,7 @@ from .exceptions import (
     PredictionTimeoutError,
     ReplicateError,
 )
+from .resources.predictions import create_headers, prediction_body
 from .types import Deployment, Model, Prediction, PredictionStatus, Version
 
 if TYPE_CHECKING:
@@ -71,7 +73,7 @@ REFERENCE_FORMS = (
 class Target:
     """Where a prediction is created, parsed from a reference."""
 
-    __slots__ = ("deployment", "name", "owner", "schema", "version")
+    __slots__ = ("_path", "deployment", "name", "owner", "schema", "version")
 
     def __init__(
         self,
@@ -88,9 +90,15 @@ class Target:
         self.deployment = deployment
         #: the version's OpenAPI schema when the reference carried it (a Version object)
         self.schema = schema
+        self._path: str | None = None
 
     @property
     def path(self) -> str:
+        if self._path is None:
+            self._path = self._make_path()
+        return self._path
+
+    def _make_path(self) -> str:
         from urllib.parse import quote
 
         owner_name = f"{quote(self.owner or '', safe='')}/{quote(self.name or '', safe='')}"
@@ -108,16 +116,33 @@ class Target:
         return self.version or f"{self.owner}/{self.name}"
 
 
+_parsed: dict[str, Target] = {}
+
+
 def parse_reference(ref: object) -> Target:
     """A Target from any accepted reference; a ValueError showing the forms otherwise."""
     if isinstance(ref, str):
-        ref_str = ref.strip()
-        if _VERSION_ID.match(ref_str):
-            return Target(version=ref_str)
-        match = _MODEL_REF.match(ref_str)
-        if match:
-            return Target(owner=match["owner"], name=match["name"], version=match["version"])
-        raise ValueError(f"Invalid model reference {ref!r}; expected {REFERENCE_FORMS}")
+        cached = _parsed.get(ref)
+        if cached is not None:
+            return cached
+        if len(_parsed) < 1024:
+            _parsed[ref] = target = _parse_string(ref)
+            return target
+        return _parse_string(ref)
+    return _parse_object(ref)
+
+
+def _parse_string(ref: str) -> Target:
+    ref_str = ref.strip()
+    if _VERSION_ID.match(ref_str):
+        return Target(version=ref_str)
+    match = _MODEL_REF.match(ref_str)
+    if match:
+        return Target(owner=match["owner"], name=match["name"], version=match["version"])
+    raise ValueError(f"Invalid model reference {ref!r}; expected {REFERENCE_FORMS}")
+
+
+def _parse_object(ref: object) -> Target:
     if isinstance(ref, Version):
         if not ref.id:
             raise ValueError("the Version object has no id")
@@ -245,9 +270,6 @@ def create_flow(
 ) -> Generator[Action, Any, tuple[Prediction, bool]]:
     """Encode the input, create the prediction (shielded from interrupts) and report whether
     the answer already carries the complete output."""
-    from ._inputs import encode_input_flow
-    from .resources.predictions import create_headers, prediction_body
-
     encoded = yield from encode_input_flow(
         client, input, file_encoding_strategy=file_encoding_strategy
     )
