@@ -298,11 +298,22 @@ def create_flow(
     request = client._build("POST", target.path, json=body, headers=headers)
     # In sync mode the server answers within the (clipped) wait window, and the read timeout is
     # extended past it, so the id is always learnt and a deadline can cancel the prediction.
-    response = yield from client._send_flow(
-        request,
-        timeout=... if sync else deadline.clip(client._config.timeout),
-        shield=True,
-    )
+    try:
+        response = yield from client._send_flow(
+            request,
+            timeout=... if sync else deadline.clip(client._config.timeout),
+            shield=True,
+        )
+    except APIConnectionError as exc:
+        if not exc.request_sent:
+            raise
+        # The server may have created it: say so, and never send the create again.
+        raise type(exc)(
+            f"{exc.message}. The request had been sent, so the prediction may have been "
+            "created; it was not retried (check client.predictions.list())",
+            request=exc.request,
+            request_sent=True,
+        ) from exc
     if isinstance(response, Interrupted):
         interrupted: Interrupted = response
         answer = interrupted.response

@@ -1,8 +1,9 @@
 """Paginated lists: iterate every item across pages lazily, or walk page by page.
 
-``next`` URLs are followed verbatim (they carry an opaque cursor). Iterating holds the page
-being read, not the pages before it, so walking 10,000 predictions keeps about one page
-(100 items) in memory besides the first.
+``next`` URLs are followed verbatim (they carry an opaque cursor). Iterating holds only the
+page being read: the iterator keeps no reference to the page object it came from, nor to a page
+once its items are handed out, so walking 10,000 predictions keeps about one page (100 items)
+in memory, plus the next page's body while it is decoded.
 """
 
 from __future__ import annotations
@@ -67,10 +68,30 @@ class SyncPage(Generic[T]):
             page = page.get_next_page()
 
     def __iter__(self) -> Iterator[T]:
-        for page in self.iter_pages():
-            yield from page._page.results
+        return _items(
+            self._client, self._page.results, self._page.next, self._item_type, self._follow
+        )
 
     def __repr__(self) -> str:
         more = ", more pages" if self.has_next_page() else ""
         kind = getattr(self._item_type, "__name__", "items")
         return f"<SyncPage of {len(self._page.results)} {kind}{more}>"
+
+
+def _items(
+    client: Replicate,
+    results: list[Any],
+    url: str | None,
+    item_type: Any,
+    follow: Mapping[str, Any] | None,
+) -> Iterator[Any]:
+    # Deliberately not a method: the generator must not keep the first SyncPage alive.
+    yield from results
+    del results
+    while url:
+        page = client._fetch_page(url, item_type, **(follow or {}))._page
+        url = page.next
+        results = page.results
+        del page
+        yield from results
+        del results

@@ -482,5 +482,99 @@ def test_module_level_run_uses_the_default_client(
     assert httpserver.log[0][0].headers["Authorization"] == f"Bearer {TOKEN}"
 
 
-def _unused(_: Iterator[Any]) -> None:  # keeps the Iterator import honest for type checkers
-    pass
+def test_create_broken_after_sending_is_reported_as_possibly_created(
+    client: replicate.Replicate, httpserver: HTTPServer
+) -> None:
+    def hang(request: Request) -> Response:
+        time.sleep(0.6)
+        return json_response(prediction(httpserver), 201)
+
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_handler(hang)
+    slow = client.with_options(timeout=replicate.Timeout(connect=1, read=0.2))
+    with pytest.raises(replicate.APITimeoutError, match="may have been created") as info:
+        slow.run("acme/hello", input={}, wait=False)
+    assert info.value.request_sent is True
+    time.sleep(0.5)  # let the server finish the abandoned request before counting
+    assert len(httpserver.log) == 1
+
+
+# --- stream() ------------------------------------------------------------------------------
+
+
+def _streaming_model(server: HTTPServer, events: str) -> None:
+    created = prediction(server, status="starting")
+    created["urls"]["stream"] = server.url_for("/stream/p1")
+    server.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(created, 201)
+    )
+    server.expect_request("/stream/p1").respond_with_response(
+        Response(events, content_type="text/event-stream")
+    )
+
+
+def test_stream_yields_typed_events_and_creates_without_sync_mode(
+    client: replicate.Replicate, httpserver: HTTPServer
+) -> None:
+    _streaming_model(
+        httpserver,
+        "event: output\nid: 1\ndata: Hel\n\n"
+        "event: logs\nid: 2\ndata: step\n\n"
+        "event: output\nid: 3\ndata: lo\n\n"
+        "event: done\ndata: {}\n\n",
+    )
+    events = list(client.stream("acme/hello", input={"prompt": "hi"}))
+    assert [(e.event, str(e)) for e in events] == [
+        ("output", "Hel"),
+        ("logs", "step"),
+        ("output", "lo"),
+    ]
+    assert "".join(str(e) for e in events if e.event == "output") == "Hello"
+    assert "Prefer" not in httpserver.log[0][0].headers
+
+
+def test_module_level_stream_and_error_event(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REPLICATE_API_TOKEN", TOKEN)
+    monkeypatch.setenv("REPLICATE_BASE_URL", httpserver.url_for("/v1"))
+    _streaming_model(
+        httpserver,
+        'event: output\nid: 1\ndata: a\n\nevent: error\nid: 2\ndata: {"detail": "OOM"}\n\n',
+    )
+    httpserver.expect_request("/v1/predictions/p1").respond_with_json(
+        prediction(httpserver, status="failed", error="OOM")
+    )
+    seen: list[str] = []
+    with pytest.raises(replicate.ModelError, match="OOM") as info:
+        for event in replicate.stream("acme/hello", input={}):
+            seen.append(str(event))
+    assert seen == ["a"]
+    assert info.value.prediction.status == "failed"
+
+
+def test_stream_timeout_cancels_the_prediction(
+    client: replicate.Replicate, httpserver: HTTPServer
+) -> None:
+    created = prediction(httpserver, status="starting")
+    created["urls"]["stream"] = httpserver.url_for("/stream/p1")
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(created, 201)
+    )
+
+    def slow_stream(request: Request) -> Response:
+        def body() -> Iterator[bytes]:
+            yield b"event: output\nid: 1\ndata: a\n\n"
+            time.sleep(1.0)
+            yield b"event: done\ndata: {}\n\n"
+
+        return Response(body(), content_type="text/event-stream")
+
+    httpserver.expect_request("/stream/p1").respond_with_handler(slow_stream)
+    httpserver.expect_request("/v1/predictions/p1/cancel", method="POST").respond_with_json(
+        prediction(httpserver, status="canceled")
+    )
+    with pytest.raises(replicate.PredictionTimeoutError):
+        for _ in client.stream("acme/hello", input={}, timeout=0.3):
+            pass
+    time.sleep(0.8)
+    assert len(requests_to(httpserver, "POST", "/v1/predictions/p1/cancel")) == 1
