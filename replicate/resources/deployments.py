@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .._sentinels import NOT_GIVEN, NotGiven
 from ..types import Deployment, Prediction
 from ._base import Resource, check_options, given, path_param
-from .predictions import create_headers, prediction_body
+from .predictions import create_prediction
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -134,23 +134,17 @@ class DeploymentPredictions(Resource):
         comes back as the API answered, complete or not. ``cancel_after`` ("5m", or seconds)
         sets the server-side deadline.
         """
-        check_options("create", options)
-        path = f"{deployment_path(deployment_owner, deployment_name)}/predictions"
-        headers = create_headers(prefer=prefer, wait=wait, cancel_after=cancel_after)
-        body = prediction_body(
+        return create_prediction(
+            self,
+            f"{deployment_path(deployment_owner, deployment_name)}/predictions",
+            options,
             input=input,
+            stream=stream,
             webhook=webhook,
             webhook_events_filter=webhook_events_filter,
-            stream=stream,
-        )
-        return self._call(  # type: ignore[no-any-return]
-            "POST",
-            path,
-            cast=Prediction,
-            options=options,
-            body=body,
-            headers=headers,
-            encode_input=True,
+            cancel_after=cancel_after,
+            prefer=prefer,
+            wait=wait,
             file_encoding_strategy=file_encoding_strategy,
         )
 

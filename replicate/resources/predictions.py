@@ -89,6 +89,42 @@ def prediction_body(
     }
 
 
+def create_prediction(
+    resource: Resource,
+    path: str,
+    options: Mapping[str, Any],
+    *,
+    input: Mapping[str, Any],
+    stream: bool | NotGiven,
+    webhook: str | NotGiven,
+    webhook_events_filter: list[str] | NotGiven,
+    cancel_after: str | int | NotGiven,
+    prefer: str | NotGiven,
+    wait: bool | int | NotGiven,
+    file_encoding_strategy: str | None,
+    version: str | NotGiven = NOT_GIVEN,
+) -> Prediction:
+    """The one create call behind predictions, models.predictions and deployments.predictions:
+    headers checked, input files encoded in the same flow, then one POST."""
+    check_options("create", options)
+    return resource._call(  # type: ignore[no-any-return]
+        "POST",
+        path,
+        cast=Prediction,
+        options=options,
+        body=prediction_body(
+            input=input,
+            webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+            stream=stream,
+            **given(version=version),
+        ),
+        headers=create_headers(prefer=prefer, wait=wait, cancel_after=cancel_after),
+        encode_input=True,
+        file_encoding_strategy=file_encoding_strategy,
+    )
+
+
 def _timestamp(name: str, value: object) -> object:
     if isinstance(value, (str, _dt.datetime, NotGiven)):
         return value
@@ -121,23 +157,20 @@ class Predictions(Resource):
         comes back as the API answered, complete or not. ``cancel_after`` ("5m", or seconds)
         sets the server-side deadline.
         """
-        check_options("create", options)
         if not isinstance(version, str) or not version:
             raise ValueError("version must be a non-empty version id or 'owner/name[:id]'")
-        return self._call(  # type: ignore[no-any-return]
-            "POST",
+        return create_prediction(
+            self,
             "/predictions",
-            cast=Prediction,
-            options=options,
-            body=prediction_body(
-                version=version,
-                input=input,
-                webhook=webhook,
-                webhook_events_filter=webhook_events_filter,
-                stream=stream,
-            ),
-            headers=create_headers(prefer=prefer, wait=wait, cancel_after=cancel_after),
-            encode_input=True,
+            options,
+            version=version,
+            input=input,
+            stream=stream,
+            webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+            cancel_after=cancel_after,
+            prefer=prefer,
+            wait=wait,
             file_encoding_strategy=file_encoding_strategy,
         )
 
