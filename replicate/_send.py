@@ -95,12 +95,16 @@ def send_flow(
         prepared = request.copy()
         for prepare in sender.preparers:
             prepare(request=prepared, config=sender.config)
+        # Credentials go on a copy that only the transport sees: the request attached to
+        # responses, errors and observer events never carries the token.
+        wire = prepared
         if (
             allow_auth
             and "authorization" not in prepared.headers
             and sender.auth_scope.allows(prepared.url)
         ):
-            prepared.headers.update(sender.auth.auth_headers(prepared))
+            wire = prepared.copy()
+            wire.headers.update(sender.auth.auth_headers(prepared))
         if attempt or redirects:
             replay.rewind(prepared)
         if debug:
@@ -108,10 +112,9 @@ def send_flow(
         if observe is not None:
             observe(Event(Event.REQUEST, request=prepared, attempt=attempt))
         try:
-            response: Response = yield Send(prepared, timeout, stream, shield)
+            response: Response = yield Send(wire, timeout, stream, shield)
         except APIConnectionError as exc:
-            if exc.request is None:
-                exc.request = prepared
+            exc.request = prepared
             if observe is not None:
                 observe(Event(Event.ERROR, request=prepared, error=exc, attempt=attempt))
             delay = (
@@ -158,7 +161,7 @@ def send_flow(
 
         if status == 401 and not refreshed and allow_auth:
             refresh = getattr(sender.auth, "refresh", None)
-            if refresh is not None and replay.possible and refresh(prepared, response):
+            if refresh is not None and replay.possible and refresh(wire, response):
                 refreshed = True
                 if stream:
                     yield CloseResponse(response)

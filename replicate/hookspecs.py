@@ -85,8 +85,8 @@ def replicate_auth_provider(config: ClientConfig) -> AuthProvider | None:
 
     Fires once per client, while it is built (a one-answer hook; see the precedence above).
     Return an object with ``auth_headers(request) -> Mapping[str, str]`` and, optionally,
-    ``refresh(request, response) -> bool`` (called once on a 401: return True to have the request
-    sent again with fresh headers).
+    ``refresh(request, response) -> bool`` (called once on a 401 with the request as sent, its
+    own headers included: return True to have the request sent again with fresh headers).
 
     Whatever the provider returns is only ever added to requests whose URL is on the API's origin
     or the client's auth allowlist; the core enforces that, not the provider. ``auth_headers`` is
