@@ -32,6 +32,9 @@ def _query_value(value: object) -> str:
     if isinstance(value, (int, float)):
         return repr(value) if isinstance(value, float) else str(value)
     if isinstance(value, _dt.datetime):
+        # The API's timestamps are UTC; a naive one is taken to be UTC too, never sent bare.
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_dt.timezone.utc)
         return value.isoformat()
     if isinstance(value, _dt.date):
         return value.isoformat()

@@ -26,7 +26,6 @@ from ._send import Sender, send_flow
 from ._sentinels import NOT_GIVEN, NotGiven
 from .builtin import DEFAULT_TRANSPORT
 from .exceptions import ReplicateError
-from .pagination import SyncPage
 
 if TYPE_CHECKING:
     from ._outputs import FileHosts
@@ -182,7 +181,9 @@ class Replicate:
     def _choose_transport(self, transport: str | SyncTransport | None) -> tuple[SyncTransport, str]:
         registry = self._plugins.transports
         if transport is not None and not isinstance(transport, str):
-            if not callable(getattr(transport, "send", None)):
+            if not callable(getattr(transport, "send", None)) or not callable(
+                getattr(transport, "close", None)
+            ):
                 raise TypeError(
                     "transport must be a registered transport name or an object with "
                     f"send(request, *, timeout, stream) and close(); got {type(transport).__name__}"
@@ -388,7 +389,7 @@ class Replicate:
             idempotent=idempotent,
         )
         flow = self._send_flow(req, timeout=timeout, max_retries=max_retries, stream=stream)
-        return drive_sync(flow, self._transport)
+        return self._run(flow)  # type: ignore[no-any-return]
 
     def get(self, url: str, **kwargs: Any) -> Response:
         return self.request("GET", url, **kwargs)
@@ -411,32 +412,10 @@ class Replicate:
 
     def _execute(self, flow: Flow[tuple[Response, Any]]) -> Any:
         """Drive a resource call's flow; hand back the value, or the raw response with it."""
-        response, value = drive_sync(flow, self._transport)
-        if self._raw:
+        response, value = self._run(flow)
+        if self._raw and not isinstance(value, APIResponse):  # a download already is one
             return APIResponse(response, value)
         return value
-
-    def _fetch_page(
-        self,
-        url: str,
-        item_type: Any,
-        *,
-        method: str = "GET",
-        content: Body | str = None,
-        headers: Mapping[str, str | None] | None = None,
-    ) -> SyncPage[Any]:
-        """The page at a ``next`` URL, followed verbatim (no default query added). A list that
-        is not a plain GET (``QUERY /models``) passes its method, body and headers again."""
-        from .types import Page
-
-        request = self._build(
-            method, url, content=content, headers=headers, idempotent=True, add_default_query=False
-        )
-        response = drive_sync(self._send_flow(request), self._transport)
-        follow = (
-            None if method == "GET" else {"method": method, "content": content, "headers": headers}
-        )
-        return SyncPage(self, response.parse(Page[item_type]), item_type, follow)
 
     def _plain(self) -> Replicate:
         """This client, or a copy of it that returns plain values if this one is raw."""
@@ -478,8 +457,8 @@ class Replicate:
             seconds = float(value)
         except ValueError:
             raise ValueError(f"{POLL_INTERVAL_ENV} must be a number of seconds, got {value!r}")
-        if not seconds >= 0:
-            raise ValueError(f"{POLL_INTERVAL_ENV} must be >= 0, got {value!r}")
+        if not seconds > 0:  # 0 would turn every wait into a tight request loop
+            raise ValueError(f"{POLL_INTERVAL_ENV} must be > 0 seconds, got {value!r}")
         return seconds
 
     @property

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import NoReturn
 
 _SENSITIVE_HEADER_WORDS = ("authorization", "token", "secret", "key", "cookie", "signature")
 _SENSITIVE_QUERY_WORDS = ("token", "secret", "signature", "key", "sig")
@@ -69,11 +69,3 @@ def redact_url(url: str) -> str:
             parts.append(pair)
         query = "&".join(parts)
     return f"{scheme}://{authority}{slash}{path}{qmark}{query}"
-
-
-def redact_text(text: str, secrets: Any) -> str:
-    """Replace every occurrence of the given secret strings in ``text``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text

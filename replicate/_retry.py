@@ -22,10 +22,12 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 class RetryPolicy(Protocol):
     """Decides whether a failed attempt is tried again.
 
-    Called after every attempt that ended in a network error or a non-2xx status, with exactly
-    one of ``response`` / ``error`` set. Return the number of seconds to wait before the next
-    attempt, or None to give up (the error, or the status as a typed error, goes to the caller).
-    ``attempt`` counts from 0; ``max_retries`` is the client's or the call's setting.
+    Called after an attempt that ended in a network error or an error status (not a redirect,
+    which the core follows, nor a 401 that the auth provider refreshed), while retries are
+    left: after the attempt numbered ``max_retries`` the core gives up without asking, so no
+    policy can retry past the setting. Exactly one of ``response`` / ``error`` is set. Return
+    the seconds to wait before the next attempt, or None to give up (the error, or the status
+    as a typed error, goes to the caller). ``attempt`` counts from 0.
 
     The core never resends a body it cannot replay (a one-shot iterator), whatever the policy
     says. Must be thread-safe: one policy serves every request of a client.

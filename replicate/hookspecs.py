@@ -32,8 +32,16 @@ those marked ``tryfirst``, then the rest, then ``trylast``; within each group bu
 then installed plugins (by entry-point name), then the client's own ``plugins=`` in list order,
 so a client's own plugin has the last word.
 
-All hooks are synchronous (pluggy cannot await). Those that concern an async client hand back
-objects (a transport, an auth provider) whose async methods the async driver awaits.
+All hooks are synchronous (pluggy cannot await), and so are the objects they hand back, with
+one exception: a transport's ``send``, which an async driver awaits. An auth provider's
+``auth_headers`` is called on every attempt of every client, sync or async, so a provider
+whose token needs slow work (a vault, a command) does it once and caches the result.
+
+**One-answer-by-value hooks** (encode input, decode output) stop at the first implementation
+that returns something other than None, in pluggy's order: the client's own plugins (last in
+the list first), then installed plugins (in reverse entry-point name order), then the
+built-in, which always answers. Such an implementation decides for itself whether a value is
+its to handle, so two of them rarely compete; when they do, the client's own plugin wins.
 """
 
 from __future__ import annotations

@@ -15,8 +15,52 @@ from .types import Page
 
 if TYPE_CHECKING:
     from ._client import Replicate
+    from ._drivers import Flow
+    from ._http import Body
 
 T = TypeVar("T")
+
+
+class Follow:
+    """How to ask for the next pages of a list: the first call's method, body, headers and
+    per-call ``timeout``/``max_retries`` (not its query: ``next`` URLs carry their own).
+
+    A QUERY search sends its method, body and Content-Type again to each ``next`` URL, as v2
+    does; a plain list sends GET.
+    """
+
+    __slots__ = ("content", "headers", "max_retries", "method", "timeout")
+
+    def __init__(
+        self,
+        method: str = "GET",
+        *,
+        content: Body | str = None,
+        headers: Mapping[str, str | None] | None = None,
+        timeout: Any = ...,
+        max_retries: int | None = None,
+    ) -> None:
+        self.method = method
+        self.content = content
+        self.headers = headers
+        self.timeout = timeout
+        self.max_retries = max_retries
+
+    def page_flow(self, client: Replicate, url: str, item_type: Any) -> Flow[Page[Any]]:
+        """Fetch and decode the page at ``url`` (sans-I/O: sync and async pages share it)."""
+        request = client._build(
+            self.method,
+            url,
+            content=self.content,
+            headers=self.headers,
+            idempotent=True,
+            add_default_query=False,
+        )
+        response = yield from client._send_flow(
+            request, timeout=self.timeout, max_retries=self.max_retries
+        )
+        page: Page[Any] = response.parse(Page[item_type])
+        return page
 
 
 class SyncPage(Generic[T]):
@@ -30,14 +74,12 @@ class SyncPage(Generic[T]):
         client: Replicate,
         page: Page[T],
         item_type: Any,
-        follow: Mapping[str, Any] | None = None,
+        follow: Follow | None = None,
     ) -> None:
         self._client = client
         self._page = page
         self._item_type = item_type
-        # How to request the next page when it is not a plain GET: a QUERY search sends its
-        # method, body and Content-Type again to the ``next`` URL, as v2 does.
-        self._follow = follow
+        self._follow = follow or Follow()
 
     @property
     def results(self) -> list[T]:
@@ -57,7 +99,12 @@ class SyncPage(Generic[T]):
     def get_next_page(self) -> SyncPage[T]:
         if not self._page.next:
             raise RuntimeError("No next page expected; check has_next_page() first")
-        return self._client._fetch_page(self._page.next, self._item_type, **(self._follow or {}))
+        return self._fetch(self._page.next)
+
+    def _fetch(self, url: str) -> SyncPage[T]:
+        client = self._client
+        page = client._run(self._follow.page_flow(client, url, self._item_type))
+        return SyncPage(client, page, self._item_type, self._follow)
 
     def iter_pages(self) -> Iterator[SyncPage[T]]:
         page: SyncPage[T] = self
@@ -83,13 +130,13 @@ def _items(
     results: list[Any],
     url: str | None,
     item_type: Any,
-    follow: Mapping[str, Any] | None,
+    follow: Follow,
 ) -> Iterator[Any]:
     # Deliberately not a method: the generator must not keep the first SyncPage alive.
     yield from results
     del results
     while url:
-        page = client._fetch_page(url, item_type, **(follow or {}))._page
+        page = client._run(follow.page_flow(client, url, item_type))
         url = page.next
         results = page.results
         del page

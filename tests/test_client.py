@@ -441,3 +441,23 @@ def test_reprs_never_show_the_token(
     assert "visible" in repr(headers)
     assert TOKEN not in str(err.args)
     env_client.close()
+
+
+def test_copies_of_a_closed_client_refuse_requests(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/ping").respond_with_json({})
+    parent = replicate.Replicate(bearer_token=TOKEN, base_url=httpserver.url_for("/v1"))
+    copy = parent.with_options(timeout=5)
+    copy.get("/ping")
+    parent.close()
+    with pytest.raises(replicate.ReplicateError, match="closed"):
+        copy.get("/ping")
+    assert len(httpserver.log) == 1
+
+
+def test_transport_object_needs_send_and_close() -> None:
+    class SendOnly:
+        def send(self, request: object, **kwargs: object) -> None:
+            raise AssertionError
+
+    with pytest.raises(TypeError, match="transport"):
+        replicate.Replicate(bearer_token=TOKEN, transport=SendOnly())  # type: ignore[arg-type]

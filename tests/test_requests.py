@@ -545,3 +545,13 @@ def test_response_text_with_unknown_charset(
     )
     resp = client.get("/odd")
     assert resp.text == "héllo"
+
+
+def test_naive_datetimes_in_queries_are_sent_as_utc(
+    httpserver: HTTPServer, client: replicate.Replicate
+) -> None:
+    import datetime as dt
+
+    httpserver.expect_request("/v1/predictions").respond_with_json({"results": [], "next": None})
+    list(client.predictions.list(created_after=dt.datetime(2024, 1, 2, 3, 4, 5)))
+    assert httpserver.log[0][0].args["created_after"] == "2024-01-02T03:04:05+00:00"

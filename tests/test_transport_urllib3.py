@@ -717,6 +717,20 @@ def test_https_proxy_is_not_used_for_http(
     assert proxy.requests == []
 
 
+def test_proxy_credentials_in_the_url_are_sent_as_proxy_authorization(
+    httpserver: HTTPServer, proxy: Loopback, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    user_url = proxy.url.replace("http://", "http://al%40ice:s3cr%3At@")
+    monkeypatch.setenv("HTTP_PROXY", user_url)
+    with make_client(httpserver.url_for("/v1")) as client:
+        assert client.get("/models").json() == {"via": "proxy"}
+    expected = base64.b64encode(b"al@ice:s3cr:t").decode()
+    sent = {k.lower(): v for k, v in proxy.requests[0][2].items()}
+    assert sent["proxy-authorization"] == f"Basic {expected}"
+
+
 def test_explicit_proxy(httpserver: HTTPServer, proxy: Loopback) -> None:
     with make_client(httpserver.url_for("/v1"), proxy=proxy.url) as client:
         assert client.post("/predictions", json={"a": 1}).json() == {"via": "proxy"}

@@ -43,6 +43,18 @@ def check_options(method: str, options: Mapping[str, Any]) -> None:
             raise TypeError(f"{method}() got an unexpected keyword argument {name!r}")
 
 
+def merge_headers(
+    headers: Mapping[str, str | None] | None, extra: Mapping[str, str | Omit] | None
+) -> Mapping[str, str | None] | None:
+    """A call's headers with its ``extra_headers`` on top (``omit`` removes one)."""
+    if not extra:
+        return headers
+    merged: dict[str, str | None] = dict(headers or {})
+    for key, value in extra.items():
+        merged[key] = None if isinstance(value, Omit) else value
+    return merged
+
+
 def path_param(name: str, value: object) -> str:
     """A path segment, URL-quoted; an empty or non-string value is rejected before any request."""
     if not isinstance(value, str):
@@ -124,11 +136,7 @@ class Resource:
                 raise TypeError("extra_body can only extend a JSON object body")
         if extra_query:
             params = {**(params or {}), **extra_query}
-        if extra_headers:
-            merged: dict[str, str | None] = dict(headers or {})
-            for key, value in extra_headers.items():
-                merged[key] = None if isinstance(value, Omit) else value
-            headers = merged
+        headers = merge_headers(headers, extra_headers)
         return self._client._build(
             method,
             path,
@@ -244,12 +252,16 @@ class Resource:
         headers: Mapping[str, str | None] | None = None,
     ) -> Any:
         """A paginated list: the first page, wrapped so that iterating follows ``next``."""
-        from ..pagination import SyncPage
+        from ..pagination import Follow, SyncPage
         from ..types import Page
 
         client = self._client._plain()
-        follow = (
-            None if method == "GET" else {"method": method, "content": content, "headers": headers}
+        follow = Follow(
+            method,
+            content=content,
+            headers=merge_headers(headers, options.get("extra_headers")),
+            timeout=options.get("timeout", NOT_GIVEN),
+            max_retries=options.get("max_retries"),
         )
         return self._call(
             method,

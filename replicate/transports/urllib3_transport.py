@@ -72,6 +72,7 @@ class Urllib3Transport:
         self._proxy_managers: dict[str, urllib3.ProxyManager] = {}
         self._proxy_choice: dict[tuple[str, str], str | None] = {}
         self._lock = threading.Lock()
+        self._closed = False
 
     @classmethod
     def from_config(cls, config: ClientConfig) -> Urllib3Transport:
@@ -95,9 +96,7 @@ class Urllib3Transport:
             with self._lock:
                 manager = self._proxy_managers.get(proxy_url)
                 if manager is None:
-                    manager = urllib3.ProxyManager(
-                        proxy_url, num_pools=self._num_pools, **self._pool_kw
-                    )
+                    manager = _proxy_manager(proxy_url, self._num_pools, self._pool_kw)
                     self._proxy_managers[proxy_url] = manager
         return manager
 
@@ -115,6 +114,11 @@ class Urllib3Transport:
         return proxy or None
 
     def send(self, request: Request, *, timeout: Timeout, stream: bool = False) -> Response:
+        if self._closed:
+            # urllib3 would quietly open new pools; copies of a closed client must not.
+            from ..exceptions import ReplicateError
+
+            raise ReplicateError("this client's connection pool is closed")
         try:
             resp = self._manager(request.url).urlopen(
                 request.method,
@@ -177,6 +181,7 @@ class Urllib3Transport:
         return Response(resp.status, headers=resp.headers, content=resp.data, request=request)
 
     def close(self) -> None:
+        self._closed = True
         self._pool.clear()
         with self._lock:
             for manager in self._proxy_managers.values():
@@ -232,6 +237,21 @@ class _Urllib3Stream:
                 resp.release_conn()
         except Exception:  # closing must never raise
             log.debug("error while closing a streamed response", exc_info=True)
+
+
+def _proxy_manager(proxy_url: str, num_pools: int, pool_kw: dict[str, Any]) -> urllib3.ProxyManager:
+    """A ProxyManager; credentials in the proxy URL (``http://user:pw@proxy:3128``) become a
+    ``Proxy-Authorization`` header, which urllib3 does not derive from the URL itself."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(proxy_url)
+    headers = None
+    if parts.username is not None:
+        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        headers = urllib3.make_headers(proxy_basic_auth=credentials)
+        host = parts.netloc.rpartition("@")[2]
+        proxy_url = parts._replace(netloc=host).geturl()
+    return urllib3.ProxyManager(proxy_url, num_pools=num_pools, proxy_headers=headers, **pool_kw)
 
 
 def _needs_chunked(request: Request) -> bool:
