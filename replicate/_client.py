@@ -124,15 +124,8 @@ class Replicate:
         retry_policy: RetryPolicy | None,
     ) -> None:
         self._config = config
-        self._token = token
-        self._client_plugins = plugins
-        self._explicit_auth = auth
-        self._explicit_retry = retry_policy
-        self._closed = False
-        self._raw = False
         self._plugins = Plugins(plugins)
-        self._transport, self._transport_name = self._choose_transport(transport)
-        self._owns_transport = True
+        chosen, name = self._choose_transport(transport)
         if auth is not None:
             if not callable(getattr(auth, "auth_headers", None)):
                 raise TypeError("auth must have an auth_headers(request) method")
@@ -155,15 +148,40 @@ class Replicate:
             policy = self._plugins.one_answer(
                 "replicate_retry_policy", {"config": config}, choice_env=RETRY_CHOICE_ENV
             )
-        self._build_sender(auth_provider, policy)
+        self._adopt(
+            config,
+            token=token,
+            client_plugins=plugins,
+            plugins=self._plugins,
+            transport=(chosen, name, True),
+            auth=auth_provider,
+            policy=policy,
+        )
         if config.verify is False:
             log.warning(
                 "TLS certificate verification is turned off for this replicate client "
                 "(verify=False): responses could come from anyone on the network path"
             )
 
-    def _build_sender(self, auth: AuthProvider, policy: RetryPolicy) -> None:
-        config = self._config
+    def _adopt(
+        self,
+        config: ClientConfig,
+        *,
+        token: Secret | None,
+        client_plugins: list[object],
+        plugins: Plugins,
+        transport: tuple[SyncTransport, str, bool],
+        auth: AuthProvider,
+        policy: RetryPolicy,
+    ) -> None:
+        """Set every piece of a client's state: the one place both constructors go through."""
+        self._config = config
+        self._token = token
+        self._client_plugins = client_plugins
+        self._plugins = plugins
+        self._transport, self._transport_name, self._owns_transport = transport
+        self._closed = False
+        self._raw = False
         self._sender = Sender(
             config=config,
             auth=auth,
@@ -277,20 +295,17 @@ class Replicate:
             changes["default_query"] = set_default_query
         if bearer_token is not None and not isinstance(bearer_token, str):
             raise TypeError(f"bearer_token must be a string, not {type(bearer_token).__name__}")
+        token = Secret(bearer_token) if bearer_token else self._token
         new = object.__new__(type(self))
-        new._config = self._config.replace(**changes)
-        new._token = Secret(bearer_token) if bearer_token else self._token
-        new._client_plugins = self._client_plugins
-        new._explicit_auth = self._explicit_auth
-        new._explicit_retry = self._explicit_retry
-        new._closed = False
-        new._raw = False
-        new._plugins = self._plugins
-        new._transport = self._transport
-        new._transport_name = self._transport_name
-        new._owns_transport = False
-        auth = TokenAuth(new._token) if bearer_token else self._sender.auth
-        new._build_sender(auth, self._sender.retry_policy)
+        new._adopt(
+            self._config.replace(**changes),
+            token=token,
+            client_plugins=self._client_plugins,
+            plugins=self._plugins,
+            transport=(self._transport, self._transport_name, False),
+            auth=TokenAuth(token) if bearer_token else self._sender.auth,
+            policy=self._sender.retry_policy,
+        )
         return new
 
     copy = with_options
