@@ -117,14 +117,8 @@ def send_flow(
             exc.request = prepared
             if observe is not None:
                 observe(Event(Event.ERROR, request=prepared, error=exc, attempt=attempt))
-            delay = (
-                sender.retry_policy.retry_delay(
-                    attempt=attempt, max_retries=max_retries, request=prepared, error=exc
-                )
-                if attempt < max_retries
-                else None
-            )
-            if delay is None or not replay.possible:
+            delay = _retry_delay(sender, replay, attempt, max_retries, prepared, error=exc)
+            if delay is None:
                 raise
             yield from _retry_sleep(sender, observe, prepared, None, exc, attempt, delay)
             attempt += 1
@@ -167,14 +161,8 @@ def send_flow(
                     yield CloseResponse(response)
                 continue
 
-        delay = (
-            sender.retry_policy.retry_delay(
-                attempt=attempt, max_retries=max_retries, request=prepared, response=response
-            )
-            if attempt < max_retries
-            else None
-        )
-        if delay is not None and replay.possible:
+        delay = _retry_delay(sender, replay, attempt, max_retries, prepared, response=response)
+        if delay is not None:
             if stream:
                 yield CloseResponse(response)
             yield from _retry_sleep(sender, observe, prepared, response, None, attempt, delay)
@@ -185,6 +173,24 @@ def send_flow(
         if stream:
             yield ReadBody(response)
         raise status_error(response)
+
+
+def _retry_delay(
+    sender: Sender,
+    replay: _Replay,
+    attempt: int,
+    max_retries: int,
+    request: Request,
+    *,
+    response: Response | None = None,
+    error: BaseException | None = None,
+) -> float | None:
+    """The policy's answer while retries are left and the body can be sent again; else None."""
+    if attempt >= max_retries or not replay.possible:
+        return None
+    return sender.retry_policy.retry_delay(
+        attempt=attempt, max_retries=max_retries, request=request, response=response, error=error
+    )
 
 
 def _retry_sleep(
