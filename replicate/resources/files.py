@@ -77,25 +77,15 @@ class Files(Resource):
         """
         extra_fields = options.pop("extra_body", None) or {}
         check_options("create", options)
-        body = build_multipart(
+        body, headers = upload_body(
             content,
             filename=None if isinstance(filename, NotGiven) else filename,
-            content_type=None if isinstance(type, NotGiven) else type,
-            metadata={} if isinstance(metadata, NotGiven) or metadata is None else metadata,
+            type=None if isinstance(type, NotGiven) else type,
+            metadata=None if isinstance(metadata, NotGiven) else metadata,
             extra_fields=extra_fields,
         )
-        headers = {"Content-Type": body.content_type}
-        if body.length is not None:
-            headers["Content-Length"] = str(body.length)
         return self._call(  # type: ignore[no-any-return]
-            "POST",
-            "/files",
-            cast=File,
-            options=options,
-            # A body that can only be read once goes as a one-shot iterator, which the core
-            # knows not to resend.
-            content=body if body.replayable else iter(body),
-            headers=headers,
+            "POST", "/files", cast=File, options=options, content=body, headers=headers
         )
 
     def get(self, file_id: str, **options: Unpack[RequestOptions]) -> File:
@@ -155,18 +145,31 @@ def build_create_request(
 ) -> Request:
     """The ``POST /files`` Request that :meth:`Files.create` sends, built but not sent (the
     input encoder sends several at once). Send it with ``client._send_flow`` and parse a File."""
+    body, headers = upload_body(content, filename=filename, type=type, metadata=metadata)
+    return client._build("POST", "/files", content=body, headers=headers)
+
+
+def upload_body(
+    content: FileTypes,
+    *,
+    filename: str | None,
+    type: str | None,
+    metadata: object,
+    extra_fields: Mapping[str, object] | None = None,
+) -> tuple[Any, dict[str, str]]:
+    """The multipart body of an upload and its headers. A body that can only be read once goes
+    as a one-shot iterator, which the core knows not to resend."""
     body = build_multipart(
         content,
         filename=filename,
         content_type=type,
         metadata={} if metadata is None else metadata,
+        extra_fields=extra_fields or {},
     )
     headers = {"Content-Type": body.content_type}
     if body.length is not None:
         headers["Content-Length"] = str(body.length)
-    return client._build(
-        "POST", "/files", content=body if body.replayable else iter(body), headers=headers
-    )
+    return (body if body.replayable else iter(body)), headers
 
 
 # --- multipart bodies ---------------------------------------------------------------------------
