@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 PREDICTION = {
     "id": "gm3qorzdhgbfurvjtvhg6dckhu",
@@ -32,24 +33,17 @@ PREDICTION = {
     "metrics": {"predict_time": 0.035556, "total_time": 0.150913},
 }
 BODY = json.dumps(PREDICTION).encode()
-SCHEMA = {
-    "openapi": "3.0.2",
-    "components": {
-        "schemas": {
-            "Input": {
-                "type": "object",
-                "required": ["text"],
-                "properties": {"text": {"type": "string"}},
-            },
-            "Output": {"type": "string"},
-        }
-    },
-}
+#: A real Cog schema (33 KB: cjwbw/vq-diffusion, from the recorded collections-get traffic), so
+#: that schema handling is measured at a realistic size.
+SCHEMA = json.loads((Path(__file__).resolve().parent / "data" / "cog_schema.json").read_text())
+VERSION = json.dumps(
+    {"id": PREDICTION["version"], "cog_version": "0.3.13", "openapi_schema": SCHEMA}
+).encode()
 MODEL = json.dumps(
     {
         "owner": "replicate",
         "name": "hello-world",
-        "latest_version": {"id": PREDICTION["version"], "openapi_schema": SCHEMA},
+        "latest_version": json.loads(VERSION),
     }
 ).encode()
 
@@ -61,7 +55,12 @@ class Handler(BaseHTTPRequestHandler):
     wbufsize = 64 * 1024
 
     def do_GET(self) -> None:
-        self._send(200, MODEL if self.path.startswith("/v1/models/") else BODY)
+        """A prediction; a model (``/v1/models/o/n``) or version (``.../versions/id``) with
+        the Cog schema."""
+        if self.path.startswith("/v1/models/"):
+            self._send(200, VERSION if "/versions/" in self.path else MODEL)
+        else:
+            self._send(200, BODY)
 
     def do_POST(self) -> None:
         """A create in sync mode: 201 with the finished prediction, as the API answers."""

@@ -29,6 +29,7 @@ from .exceptions import ReplicateError
 
 if TYPE_CHECKING:
     from ._outputs import FileHosts
+    from ._run import Deadline
     from ._sse import ServerSentEvent
     from ._use import Function, SchemaCache
     from .resources.account import AccountResource
@@ -346,6 +347,7 @@ class Replicate:
         stream: bool = False,
         raise_for_status: bool = True,
         shield: bool = False,
+        deadline: Deadline | None = None,
     ) -> Flow[Response]:
         if self._closed:
             raise ReplicateError("this client is closed")
@@ -367,6 +369,7 @@ class Replicate:
             stream=stream,
             raise_for_status=raise_for_status,
             shield=shield,
+            deadline=deadline,
         )
 
     def _run(self, flow: Flow[Any]) -> Any:
@@ -522,55 +525,44 @@ class Replicate:
         ones raise their subclasses. Inputs are checked against the version's schema when the
         reference names a version (fetched once per client).
         """
-        from ._run import run_flow
-        from ._use import resolve
+        from ._run import run
 
-        if input is None:
-            raise TypeError("run() needs input={...}")
-        if not isinstance(prefer, NotGiven) and not isinstance(wait, NotGiven):
-            raise TypeError("cannot mix and match prefer and wait")
-        resolved = None
-        target = None
-        from ._run import parse_reference
-
-        target = parse_reference(ref)
-        if target.version is not None and (target.owner or target.schema is not None):
-            resolved = resolve(self, ref)
-            if resolved.schema is not None:
-                from ._schema import input_schema, validate_input
-
-                schema = input_schema(resolved.schema)
-                if schema is not None:
-                    validate_input(input, schema)
-            target = resolved.target
-        return self._run(
-            run_flow(
-                self,
-                target,
-                input,
-                timeout=timeout,
-                wait=True if isinstance(wait, NotGiven) else wait,
-                on_update=on_update,
-                schema=None if resolved is None else resolved.schema,
-                use_file_output=use_file_output,
-                file_encoding_strategy=file_encoding_strategy,
-                prefer=prefer,
-                cancel_after=cancel_after,
-                webhook=webhook,
-                webhook_events_filter=webhook_events_filter,
-                stream=stream,
-            )
+        return run(
+            self,
+            ref,
+            input=input,
+            wait=wait,
+            timeout=timeout,
+            on_update=on_update,
+            use_file_output=use_file_output,
+            file_encoding_strategy=file_encoding_strategy,
+            prefer=prefer,
+            cancel_after=cancel_after,
+            webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+            stream=stream,
         )
 
     def use(
-        self, ref: Any, *, hint: Any = None, streaming: bool = False, use_async: bool = False
+        self,
+        ref: Any,
+        *,
+        hint: Any = None,
+        streaming: bool = False,
+        use_async: bool = False,
+        timeout: float | None = None,
     ) -> Function:
-        """A model as a Python function bound to this client (its settings and pool)."""
+        """A model as a Python function bound to this client (its settings and pool).
+
+        ``timeout`` bounds each call as it does ``run``'s; ``.with_options(timeout=,
+        on_update=, wait=)`` gives a copy with other settings (every keyword of a call is a
+        model input).
+        """
         from ._use import Function
 
         if use_async:
             raise NotImplementedError("use_async=True needs the async client, not yet available")
-        return Function(ref, client=self, streaming=streaming, hint=hint)
+        return Function(ref, client=self, streaming=streaming, hint=hint, timeout=timeout)
 
     def stream(
         self,
@@ -585,24 +577,24 @@ class Replicate:
     ) -> Iterator[ServerSentEvent]:
         """Run a model and yield its Server-Sent Events (``output``, ``logs``...) as they come.
 
-        ``str(event)`` is an output event's text. An ``error`` event raises ModelError. On
-        ``timeout`` or Ctrl-C the prediction is canceled before the error propagates.
+        ``str(event)`` is the event's data, for every event (filter on ``event.event ==
+        "output"`` to print output only). An ``error`` event raises ModelError. The reference
+        and options are checked now (a ValueError before any request); the prediction is
+        created when iteration starts. On ``timeout`` or Ctrl-C the prediction is canceled
+        before the error propagates. Stopping early (``break``, ``close()``) does not cancel
+        it: call ``client.predictions.cancel(id)`` for that.
         """
-        from ._drivers import iter_sync
-        from ._run import stream_flow
+        from ._run import stream
 
-        return iter_sync(
-            stream_flow(
-                self,
-                ref,
-                input,
-                timeout=timeout,
-                cancel_after=cancel_after,
-                webhook=webhook,
-                webhook_events_filter=webhook_events_filter,
-                file_encoding_strategy=file_encoding_strategy,
-            ),
-            self._transport,
+        return stream(
+            self,
+            ref,
+            input=input,
+            timeout=timeout,
+            cancel_after=cancel_after,
+            webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+            file_encoding_strategy=file_encoding_strategy,
         )
 
     # --- resources (each module loads on first access) ----------------------------------------

@@ -47,12 +47,18 @@ def stream(ref: Any, **kwargs: Any) -> Iterator[ServerSentEvent]:
 
 
 def use(
-    ref: Any, *, hint: Any = None, streaming: bool = False, use_async: bool = False
+    ref: Any,
+    *,
+    hint: Any = None,
+    streaming: bool = False,
+    use_async: bool = False,
+    timeout: float | None = None,
 ) -> Function:
     """A model as a Python function; the default client is built when it is first called, so
-    ``use()`` at module level costs nothing at import."""
+    ``use()`` at module level costs nothing at import. ``timeout`` bounds each call as in
+    ``run()``; ``.with_options(timeout=, on_update=, wait=)`` makes a configured copy."""
     from ._use import Function
 
     if use_async:
         raise NotImplementedError("use_async=True needs the async client, not yet available")
-    return Function(ref, client=None, streaming=streaming, hint=hint)
+    return Function(ref, client=None, streaming=streaming, hint=hint, timeout=timeout)

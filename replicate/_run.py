@@ -7,10 +7,16 @@ What it promises:
   ``Preference-Applied`` header shows the wait was honoured carries the complete output; any
   other answer is waited on (SSE on ``urls.stream`` when the model streams, else polling);
 - never an incomplete output: a terminal status ends the wait; ``failed``, ``canceled`` and
-  ``aborted`` raise; a status the SDK doesn't know yet is waited on, for a bounded time;
-- ``timeout=`` bounds the whole call; when it passes, or the caller interrupts (Ctrl-C), the
-  prediction is canceled on the server before the error is raised. An interrupt during the
-  create itself waits for the create's answer to learn the id; a second interrupt stops at once.
+  ``aborted`` raise (one table: :func:`failure`); a status the SDK doesn't know yet is waited on,
+  for a bounded time;
+- ``timeout=`` bounds the whole call (:class:`Deadline`): no poll, retry or reconnect wait and no
+  request after the create reaches past it. The create itself keeps the client's timeout, so
+  that the id of a prediction the server made is always learnt;
+- whenever the SDK stops waiting before the prediction has finished (the deadline, Ctrl-C, a
+  poll that fails for good, a status unknown for too long, an ``on_update`` callback raising),
+  the prediction is canceled on the server before the error is raised (:func:`guarded`). An
+  interrupt during the create itself waits for the create's answer to learn the id; a second
+  interrupt stops at once.
 """
 
 from __future__ import annotations
@@ -19,18 +25,18 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from ._drivers import Interrupted, Sleep
+from ._drivers import Emit, EmitAll, Interrupted, Sleep
 from ._events import Event
 from ._http import Timeout
-from ._inputs import encode_input_flow
+from ._inputs import check_strategy, encode_input_flow
 from ._sentinels import NOT_GIVEN, NotGiven
 from .exceptions import (
     APIConnectionError,
     APIError,
-    APITimeoutError,
     ModelError,
     PredictionAbortedError,
     PredictionCanceledError,
@@ -38,11 +44,13 @@ from .exceptions import (
     ReplicateError,
 )
 from .resources.predictions import create_headers, prediction_body
-from .types import Deployment, Model, Prediction, PredictionStatus, Version
+from .types import Deployment, Model, Prediction, PredictionStatus, Version, is_terminal
 
 if TYPE_CHECKING:
     from ._client import Replicate
     from ._drivers import Action, Flow
+    from ._http import Response
+    from ._sse import ServerSentEvent
 
 log = logging.getLogger("replicate")
 
@@ -63,6 +71,8 @@ KNOWN_STATUSES = frozenset(
 UNKNOWN_STATUS_LIMIT = 600.0
 #: HTTP timeouts of the cancel request sent on the way out of a deadline or an interrupt.
 CANCEL_TIMEOUT = Timeout(connect=5.0, read=10.0)
+#: The shortest gap between two ``on_update`` calls made from events of a stream.
+UPDATE_INTERVAL = 0.1
 
 REFERENCE_FORMS = (
     "'owner/name' (a model), 'owner/name:<64-hex version id>', a bare 64-hex version id, "
@@ -107,6 +117,10 @@ class Target:
         if self.version is not None:
             return "/predictions"
         return f"/models/{owner_name}/predictions"
+
+    def key(self) -> tuple[Any, ...]:
+        """What the reference names: equal keys resolve to the same model version and schema."""
+        return (self.owner, self.name, self.version, self.deployment, self.schema is not None)
 
     def __repr__(self) -> str:
         if self.deployment:
@@ -169,7 +183,14 @@ def _parse_object(ref: object) -> Target:
 
 
 class Deadline:
-    """The caller's bound on a whole run, in monotonic seconds (None: unbounded)."""
+    """The caller's bound on a whole call, in monotonic seconds (``at`` None: unbounded).
+
+    The one place where time left turns into request timeouts (:meth:`clip`), waits
+    (:meth:`cut`), sync-mode windows (:meth:`wait_window`) and the error (:meth:`error`).
+    ``send_flow(deadline=...)`` clips each attempt and makes no retry whose wait would reach past
+    it; :meth:`retries_only` gives a view that bounds the retries but not the attempts (the
+    create, whose answer must be read whatever the deadline says).
+    """
 
     __slots__ = ("at", "seconds")
 
@@ -185,8 +206,9 @@ class Deadline:
     def remaining(self) -> float | None:
         return None if self.at is None else self.at - time.monotonic()
 
-    def expired(self) -> bool:
-        return self.at is not None and time.monotonic() >= self.at
+    def expired(self, slack: float = 0.0) -> bool:
+        """Whether the deadline has passed (or will within ``slack`` seconds)."""
+        return self.at is not None and time.monotonic() + slack >= self.at
 
     def clip(self, timeout: Timeout) -> Timeout:
         """Per-request timeouts that end no later than the deadline."""
@@ -198,6 +220,20 @@ class Deadline:
         read = left if timeout.read is None else min(timeout.read, left)
         return Timeout(connect=connect, read=read)
 
+    def cut(self, seconds: float, prediction_id: str | None) -> float:
+        """A wait cut to the time left; the deadline's error when no time is left."""
+        left = self.remaining()
+        if left is None:
+            return seconds
+        if left <= 0:
+            raise self.error(prediction_id)
+        return min(seconds, left)
+
+    def check(self, prediction_id: str | None, slack: float = 0.0) -> None:
+        """Raise the deadline's error if it has passed (or will within ``slack`` seconds)."""
+        if self.expired(slack):
+            raise self.error(prediction_id)
+
     def wait_window(self, wait: int | None) -> int | None:
         """The sync-mode window (1..60 s) that fits in what is left of the deadline."""
         left = self.remaining()
@@ -205,6 +241,9 @@ class Deadline:
             return wait
         fit = max(1, min(60, math.floor(left)))
         return fit if wait is None else min(wait, fit)
+
+    def retries_only(self) -> Deadline:
+        return _RetryBound(self)
 
     def error(self, prediction_id: str | None) -> PredictionTimeoutError:
         what = f"prediction {prediction_id}" if prediction_id else "the prediction"
@@ -214,17 +253,66 @@ class Deadline:
         )
 
 
-def _is_interrupt(exc: BaseException) -> bool:
-    """Ctrl-C, or an async task being cancelled (checked by name: asyncio isn't imported)."""
-    return isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "CancelledError"
+class _RetryBound(Deadline):
+    """A deadline that bounds retry waits, while each attempt keeps its own timeouts."""
+
+    __slots__ = ()
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.seconds = deadline.seconds
+        self.at = deadline.at
+
+    def clip(self, timeout: Timeout) -> Timeout:
+        return timeout
 
 
-# --- the flows ----------------------------------------------------------------------------------
+NO_DEADLINE = Deadline(None)
+
+
+# --- terminal statuses --------------------------------------------------------------------------
+
+#: The error each unsuccessful terminal status raises, and its message.
+_FAILURES: dict[str, tuple[type[ModelError], str]] = {
+    PredictionStatus.FAILED: (ModelError, "Prediction {id} failed: {detail}"),
+    PredictionStatus.CANCELED: (PredictionCanceledError, "Prediction {id} was canceled"),
+    PredictionStatus.ABORTED: (
+        PredictionAbortedError,
+        "Prediction {id} was aborted: its Cancel-After deadline passed before it started",
+    ),
+}
+
+
+def failure(
+    prediction: Prediction, status: str | None = None, detail: str | None = None
+) -> ModelError | None:
+    """The error for a prediction that ended without succeeding (``status`` overrides the
+    prediction's own, e.g. the reason of a stream's ``done`` event); None otherwise."""
+    entry = _FAILURES.get(status or prediction.status or "")
+    if entry is None:
+        return None
+    cls, template = entry
+    return cls(
+        prediction,
+        template.format(id=prediction.id, detail=prediction.error if detail is None else detail),
+    )
+
+
+def finish(prediction: Prediction) -> Prediction:
+    """Raise for a prediction that ended without succeeding; return it otherwise."""
+    error = failure(prediction)
+    if error is not None:
+        raise error
+    return prediction
+
+
+# --- cancel, updates ----------------------------------------------------------------------------
 
 
 def cancel_flow(client: Replicate, prediction_id: str) -> Flow[None]:
     """Cancel a prediction on the way out; a failure is logged, never raised over the cause."""
-    request = client._build("POST", f"/predictions/{prediction_id}/cancel", idempotent=True)
+    request = client._build(
+        "POST", f"/predictions/{quote(prediction_id, safe='')}/cancel", idempotent=True
+    )
     try:
         yield from client._send_flow(request, timeout=CANCEL_TIMEOUT, max_retries=1)
     except APIError as exc:
@@ -243,6 +331,11 @@ class Watcher:
         self.on_update = on_update
         self.last: Prediction | None = None
 
+    @property
+    def wanted(self) -> bool:
+        """Whether anyone listens (else states between the first and the last are not built)."""
+        return self.on_update is not None or bool(self.client._sender.observers)
+
     def update(self, prediction: Prediction) -> None:
         if self.last is not None and prediction == self.last:
             return
@@ -254,55 +347,213 @@ class Watcher:
             sender.observe(Event("prediction", data=prediction))
 
 
-def create_flow(
-    client: Replicate,
-    target: Target,
+class _Fold:
+    """Folds a stream's ``logs`` and ``output`` events into copies of the prediction for the
+    watcher, at most one update per :data:`UPDATE_INTERVAL`."""
+
+    __slots__ = ("due", "logs", "outputs", "state", "watcher")
+
+    def __init__(self, prediction: Prediction, watcher: Watcher) -> None:
+        self.state = prediction
+        self.watcher = watcher
+        self.logs: list[str] = []
+        self.outputs: list[str] = []
+        self.due = 0.0
+
+    def __call__(self, events: Sequence[ServerSentEvent]) -> None:
+        for event in events:
+            name = event.event
+            if name == "output":
+                self.outputs.append(event.data)
+            elif name == "logs":
+                self.logs.append(event.data)
+        now = time.monotonic()
+        if now >= self.due and (self.logs or self.outputs):
+            self.due = now + UPDATE_INTERVAL
+            self.flush()
+
+    def flush(self) -> None:
+        import msgspec
+
+        state = self.state
+        changes: dict[str, Any] = {}
+        if self.logs:
+            logs = state.logs or ""
+            sep = "\n" if logs and not logs.endswith("\n") else ""
+            changes["logs"] = logs + sep + "\n".join(self.logs)
+            self.logs = []
+        if self.outputs:
+            output = state.output
+            items = list(output) if isinstance(output, list) else [] if output is None else [output]
+            changes["output"] = items + self.outputs
+            self.outputs = []
+        if state.status == PredictionStatus.STARTING:
+            changes["status"] = PredictionStatus.PROCESSING
+        self.state = msgspec.structs.replace(state, **changes)
+        self.watcher.update(self.state)
+
+
+def _intercept_emits(flow: Flow[Any], receive: Callable[[Sequence[Any]], None]) -> Flow[Any]:
+    """``flow`` with its emitted values handed to ``receive`` instead of the driver."""
+    value: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            try:
+                action = flow.send(value) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                return stop.value
+            value = error = None
+            kind = type(action)
+            if kind is EmitAll:
+                receive(action.values)  # type: ignore[union-attr]
+                continue
+            if kind is Emit:
+                receive((action.value,))  # type: ignore[union-attr]
+                continue
+            try:
+                value = yield action
+            except GeneratorExit:
+                raise
+            except BaseException as exc:
+                error = exc
+    finally:
+        flow.close()
+
+
+# --- creating -----------------------------------------------------------------------------------
+
+
+class CreateSpec:
+    """A create call's options, checked before anything is uploaded or sent."""
+
+    __slots__ = ("cancel_after", "extra", "file_encoding_strategy", "prefer", "window")
+
+    def __init__(
+        self,
+        *,
+        window: int | NotGiven | None,
+        prefer: list[str],
+        cancel_after: str | None,
+        extra: dict[str, Any],
+        file_encoding_strategy: str | None,
+    ) -> None:
+        #: sync mode's window: NOT_GIVEN without sync mode, None for ``wait`` (the server's
+        #: longest), N for ``wait=N``
+        self.window = window
+        #: the other parts of a caller's ``Prefer`` header
+        self.prefer = prefer
+        self.cancel_after = cancel_after
+        self.extra = extra
+        self.file_encoding_strategy = file_encoding_strategy
+
+    @property
+    def sync(self) -> bool:
+        return not isinstance(self.window, NotGiven)
+
+    def headers(self, deadline: Deadline) -> dict[str, str]:
+        """The create's headers, the sync-mode window cut to what is left of the deadline."""
+        headers: dict[str, str] = {}
+        parts = list(self.prefer)
+        if not isinstance(self.window, NotGiven):
+            window = deadline.wait_window(self.window)
+            parts.insert(0, "wait" if window is None else f"wait={window}")
+        if parts:
+            headers["Prefer"] = ", ".join(parts)
+        if self.cancel_after is not None:
+            headers["Cancel-After"] = self.cancel_after
+        return headers
+
+
+def prepare_create(
     input: Mapping[str, Any],
     *,
-    deadline: Deadline,
-    wait: bool | int,
+    wait: bool | int = True,
     prefer: str | NotGiven = NOT_GIVEN,
     cancel_after: Any = NOT_GIVEN,
     webhook: Any = NOT_GIVEN,
     webhook_events_filter: Any = NOT_GIVEN,
     stream: Any = NOT_GIVEN,
     file_encoding_strategy: str | None = None,
-) -> Generator[Action, Any, tuple[Prediction, bool]]:
-    """Encode the input, create the prediction (shielded from interrupts) and report whether
-    the answer already carries the complete output."""
-    encoded = yield from encode_input_flow(
-        client, input, file_encoding_strategy=file_encoding_strategy
-    )
-    sync = False
-    if isinstance(prefer, NotGiven) and wait is not False:
-        window = deadline.wait_window(None if wait is True else int(wait))
-        headers = create_headers(
-            prefer=NOT_GIVEN,
-            wait=True if window is None else window,
-            cancel_after=cancel_after,
+) -> CreateSpec:
+    """Check a create's options (no I/O): a bad ``wait``, ``prefer``, ``cancel_after``, input or
+    ``file_encoding_strategy`` raises here, before any file is uploaded."""
+    if not isinstance(input, Mapping):
+        raise TypeError(
+            f"input must be a mapping of input names to values, not {type(input).__name__}"
         )
-        sync = True
+    check_strategy(file_encoding_strategy)
+    window: int | NotGiven | None = NOT_GIVEN
+    parts: list[str] = []
+    if isinstance(prefer, NotGiven):
+        # ``create_headers`` rejects what is not True, False or a whole number 1..60 (2.5 too)
+        create_headers(prefer=NOT_GIVEN, wait=wait, cancel_after=NOT_GIVEN)
+        if wait is not False:
+            window = None if wait is True else int(wait)
     else:
-        headers = create_headers(prefer=prefer, wait=NOT_GIVEN, cancel_after=cancel_after)
-        sync = not isinstance(prefer, NotGiven) and "wait" in prefer
-    extra: dict[str, Any] = {}
-    if target.version is not None and not target.deployment:
-        extra["version"] = target.version
-    body = prediction_body(
-        input=encoded,
+        create_headers(prefer=prefer, wait=NOT_GIVEN, cancel_after=NOT_GIVEN)
+        for part in prefer.split(","):
+            name, eq, value = part.strip().partition("=")
+            if name.strip().lower() == "wait" and isinstance(window, NotGiven):
+                value = value.strip()
+                if not eq:
+                    window = None
+                    continue
+                if value.isdigit() and int(value) >= 1:
+                    window = int(value)
+                    continue
+            if part.strip():
+                parts.append(part.strip())
+    after = None
+    if not isinstance(cancel_after, NotGiven):
+        after = create_headers(prefer=NOT_GIVEN, wait=NOT_GIVEN, cancel_after=cancel_after)[
+            "Cancel-After"
+        ]
+    extra = prediction_body(
+        input={},
         webhook=webhook,
         webhook_events_filter=webhook_events_filter,
         stream=stream,
-        **extra,
     )
-    request = client._build("POST", target.path, json=body, headers=headers)
-    # In sync mode the server answers within the (clipped) wait window, and the read timeout is
-    # extended past it, so the id is always learnt and a deadline can cancel the prediction.
+    del extra["input"]
+    return CreateSpec(
+        window=window,
+        prefer=parts,
+        cancel_after=after,
+        extra=extra,
+        file_encoding_strategy=file_encoding_strategy,
+    )
+
+
+def create_flow(
+    client: Replicate,
+    target: Target,
+    input: Mapping[str, Any],
+    spec: CreateSpec,
+    *,
+    deadline: Deadline = NO_DEADLINE,
+) -> Flow[tuple[Prediction, bool]]:
+    """Encode the input, create the prediction (shielded from interrupts) and report whether
+    the answer already carries the complete output.
+
+    The create keeps the client's timeouts (a sync-mode one extended past its window): the
+    deadline bounds its retries and cuts its window, never the read of its answer, so the id of
+    a prediction the server made is always learnt. When the answer comes after the deadline and
+    the output is not complete, the prediction is canceled and PredictionTimeoutError raised.
+    """
+    encoded = yield from encode_input_flow(
+        client, input, file_encoding_strategy=spec.file_encoding_strategy
+    )
+    deadline.check(None)  # the uploads took it all: nothing has been created
+    body: dict[str, Any] = {}
+    if target.version is not None and not target.deployment:
+        body["version"] = target.version
+    body["input"] = encoded
+    body.update(spec.extra)
+    request = client._build("POST", target.path, json=body, headers=spec.headers(deadline))
     try:
         response = yield from client._send_flow(
-            request,
-            timeout=... if sync else deadline.clip(client._config.timeout),
-            shield=True,
+            request, shield=True, deadline=deadline.retries_only()
         )
     except APIConnectionError as exc:
         if not exc.request_sent:
@@ -327,24 +578,98 @@ def create_flow(
         raise interrupted.interrupt
     prediction: Prediction = response.parse(Prediction)
     complete = prediction.status not in (None, PredictionStatus.STARTING) and (
-        _is_terminal(prediction.status)
+        is_terminal(prediction.status)
         or (
-            sync
+            spec.sync
             and response.status_code == 201
             and "preference-applied" in response.headers
             and prediction.status in KNOWN_STATUSES
         )
     )
+    if not complete and deadline.expired():
+        yield from cancel_flow(client, prediction.id)
+        raise deadline.error(prediction.id)
     return prediction, complete
 
 
-def _is_terminal(status: str | None) -> bool:
-    return status in (
-        PredictionStatus.SUCCEEDED,
-        PredictionStatus.FAILED,
-        PredictionStatus.CANCELED,
-        PredictionStatus.ABORTED,
-    )
+# --- waiting ------------------------------------------------------------------------------------
+
+
+def poll_flow(
+    fetch: Callable[[], Flow[tuple[Response, Any]]],
+    *,
+    interval: float,
+    deadline: Deadline = NO_DEADLINE,
+    on_state: Callable[[Any], Iterable[Action] | None] | None = None,
+) -> Flow[tuple[Response, Any]]:
+    """Fetch until the object's status is terminal; return the last response and object.
+
+    The one polling loop (``run``, ``use``, the SSE fallback, ``predictions.wait``,
+    ``trainings.wait``). ``fetch`` is one GET; ``on_state`` sees each fetched object and may
+    hand back actions to run (emitted output). The first fetch is immediate, then one every
+    ``interval`` seconds. A status this SDK doesn't know is waited on for at most
+    :data:`UNKNOWN_STATUS_LIMIT` seconds. Under a deadline no wait reaches past it: when the
+    next poll would, the last one is timed to end at the deadline, and if that one finds the
+    object still running the deadline's PredictionTimeoutError is raised.
+    """
+    unknown_since: float | None = None
+    last = False
+    monotonic = time.monotonic
+    while True:
+        started = monotonic()
+        response, obj = yield from fetch()
+        took = monotonic() - started
+        if on_state is not None:
+            actions = on_state(obj)
+            if actions is not None:
+                yield from actions
+        status = getattr(obj, "status", None)
+        if is_terminal(status):
+            return response, obj
+        obj_id = getattr(obj, "id", None)
+        if last:
+            raise deadline.error(obj_id)
+        if status in KNOWN_STATUSES:
+            unknown_since = None
+        else:
+            now = monotonic()
+            unknown_since = unknown_since or now
+            if now - unknown_since >= UNKNOWN_STATUS_LIMIT:
+                raise ReplicateError(
+                    f"{obj_id} has stayed in status {status!r}, unknown to this SDK, for over "
+                    f"{UNKNOWN_STATUS_LIMIT:g} s; giving up"
+                )
+        wait = interval
+        left = deadline.remaining()
+        if left is not None and left <= interval + took:
+            if left <= took:
+                raise deadline.error(obj_id)
+            # The next poll would end past the deadline: make it the last, ending at it.
+            wait = left - took
+            last = True
+        if wait > 0:
+            yield Sleep(wait)
+
+
+def prediction_fetch(
+    client: Replicate,
+    prediction_id: str,
+    deadline: Deadline = NO_DEADLINE,
+    timeout: Timeout | NotGiven = NOT_GIVEN,
+) -> Callable[[], Flow[tuple[Response, Prediction]]]:
+    """One ``GET /predictions/{id}`` under a deadline (a timeout at the deadline is its error)."""
+    request = client._build("GET", f"/predictions/{quote(prediction_id, safe='')}")
+
+    def fetch() -> Flow[tuple[Response, Prediction]]:
+        deadline.check(prediction_id)
+        try:
+            response = yield from client._send_flow(request, timeout=timeout, deadline=deadline)
+        except APIConnectionError:
+            deadline.check(prediction_id, slack=0.01)  # a timeout cut by the deadline
+            raise
+        return response, response.parse(Prediction)
+
+    return fetch
 
 
 def wait_flow(
@@ -355,158 +680,188 @@ def wait_flow(
     watcher: Watcher,
     use_stream: bool = True,
 ) -> Flow[Prediction]:
-    """Wait until the prediction is terminal: over SSE when it streams, else by polling."""
+    """Wait until the prediction is terminal: over SSE when it streams, else by polling.
+
+    A stream that can't be read (an error status, a body that is not an event stream, a
+    broken connection) falls back to polling. Stream events are folded into the states that
+    ``watcher`` reports.
+    """
+    watcher.update(prediction)
+    if is_terminal(prediction.status):
+        return prediction
+    deadline.check(prediction.id)
     if use_stream and prediction.urls is not None and prediction.urls.stream:
         from ._stream import stream_events_flow
 
+        flow = stream_events_flow(client, prediction, deadline=deadline)
+        fold = _Fold(prediction, watcher) if watcher.wanted else None
+        final: Prediction | None = None
         try:
-            yield from stream_events_flow(client, prediction, deadline=deadline.at)
-        except ModelError:
-            pass  # the final state, fetched below, says what failed
-        except APIConnectionError as exc:
-            log.info("replicate: stream for %s failed (%s); polling instead", prediction.id, exc)
-    path = f"/predictions/{prediction.id}"
-    interval = client.poll_interval
-    unknown_since: float | None = None
-    first = True
-    while True:
-        if _is_terminal(prediction.status):
-            return prediction
-        if prediction.status not in KNOWN_STATUSES:
-            now = time.monotonic()
-            unknown_since = unknown_since or now
-            if now - unknown_since > UNKNOWN_STATUS_LIMIT:
-                raise ReplicateError(
-                    f"prediction {prediction.id} has stayed in status {prediction.status!r}, "
-                    f"unknown to this SDK, for over {UNKNOWN_STATUS_LIMIT:.0f} s; giving up"
-                )
-        else:
-            unknown_since = None
-        if not first:
-            left = deadline.remaining()
-            if left is not None and left <= interval:
-                if left > 0:
-                    yield Sleep(left)
-                raise deadline.error(prediction.id)
-            yield Sleep(interval)
-        first = False
-        if deadline.expired():
-            raise deadline.error(prediction.id)
-        request = client._build("GET", path)
-        try:
-            response = yield from client._send_flow(
-                request, timeout=deadline.clip(client._config.timeout)
-            )
-        except APITimeoutError:
-            if deadline.expired():
-                raise deadline.error(prediction.id) from None
-            raise
-        prediction = response.parse(Prediction)
-        watcher.update(prediction)
+            final = yield from (flow if fold is None else _intercept_emits(flow, fold))
+        except ModelError as exc:
+            final = exc.prediction  # as the API reported it after the stream said it ended
+        except APIError as exc:
+            log.info("replicate: stream of prediction %s failed (%s); polling", prediction.id, exc)
+        if final is not None and is_terminal(final.status):
+            watcher.update(final)
+            return final
+
+    def report(current: Prediction) -> None:
+        watcher.update(current)
+
+    _, final = yield from poll_flow(
+        prediction_fetch(client, prediction.id, deadline),
+        interval=client.poll_interval,
+        deadline=deadline,
+        on_state=report,
+    )
+    return final
 
 
-def finish(prediction: Prediction) -> Prediction:
-    """Raise for a prediction that ended without succeeding."""
-    status = prediction.status
-    if status == PredictionStatus.FAILED:
-        raise ModelError(prediction)
-    if status == PredictionStatus.CANCELED:
-        raise PredictionCanceledError(prediction, f"Prediction {prediction.id} was canceled")
-    if status == PredictionStatus.ABORTED:
-        raise PredictionAbortedError(
-            prediction,
-            f"Prediction {prediction.id} was aborted: its Cancel-After deadline passed "
-            "before it started",
-        )
-    return prediction
+def guarded(client: Replicate, prediction_id: str, flow: Flow[Any]) -> Flow[Any]:
+    """Run a waiting ``flow``; if it stops before the prediction has finished, for any reason
+    (the deadline, an interrupt, a poll that failed for good, a status unknown for too long, a
+    callback raising), cancel the prediction before raising.
+
+    A ModelError means the prediction ended: nothing to cancel. A consumer that stops iterating
+    (``GeneratorExit``: ``break``, ``close()``) cancels nothing: no request can be made from a
+    closing generator.
+    """
+    try:
+        return (yield from flow)
+    except (GeneratorExit, ModelError):
+        raise
+    except BaseException:
+        yield from cancel_flow(client, prediction_id)
+        raise
+
+
+# --- run and stream -----------------------------------------------------------------------------
 
 
 def run_flow(
     client: Replicate,
     target: Target,
     input: Mapping[str, Any],
+    spec: CreateSpec,
     *,
-    timeout: float | None = None,
-    wait: bool | int = True,
+    deadline: Deadline = NO_DEADLINE,
     on_update: Callable[[Prediction], Any] | None = None,
-    schema: dict[str, Any] | None = None,
+    output_schema: Any = None,
     use_file_output: bool = True,
-    file_encoding_strategy: str | None = None,
-    **create: Any,
 ) -> Flow[Any]:
     """Create a prediction and wait for its output; cancel it if the caller gives up."""
-    deadline = Deadline(timeout)
+    prediction, complete = yield from create_flow(client, target, input, spec, deadline=deadline)
     watcher = Watcher(client, on_update)
-    prediction, complete = yield from create_flow(
-        client,
-        target,
-        input,
-        deadline=deadline,
-        wait=wait,
-        file_encoding_strategy=file_encoding_strategy,
-        **create,
-    )
-    watcher.update(prediction)
-    if not complete:
+    if complete:
+        watcher.update(prediction)  # it has finished: nothing to cancel if the callback raises
+    else:
         prediction = yield from guarded(
             client,
             prediction.id,
-            deadline,
             wait_flow(client, prediction, deadline=deadline, watcher=watcher),
         )
     finish(prediction)
-    output_schema = None
-    if schema is not None:
-        from ._schema import output_schema as find_output
-
-        output_schema = find_output(schema)
     return client._decode_output(prediction.output, output_schema, use_file_output=use_file_output)
 
 
-def guarded(
-    client: Replicate, prediction_id: str, deadline: Deadline, flow: Flow[Any]
-) -> Flow[Any]:
-    """Run ``flow``; on a deadline or an interrupt, cancel the prediction before raising."""
-    try:
-        return (yield from flow)
-    except PredictionTimeoutError:
-        yield from cancel_flow(client, prediction_id)
-        raise
-    except GeneratorExit:
-        raise
-    except BaseException as exc:
-        if _is_interrupt(exc):
-            yield from cancel_flow(client, prediction_id)
-        raise
+def run(
+    client: Replicate,
+    ref: Any,
+    *,
+    input: Mapping[str, Any] | None,
+    wait: bool | int | NotGiven = NOT_GIVEN,
+    timeout: float | None = None,
+    on_update: Callable[[Prediction], Any] | None = None,
+    use_file_output: bool = True,
+    file_encoding_strategy: str | None = None,
+    prefer: str | NotGiven = NOT_GIVEN,
+    cancel_after: Any = NOT_GIVEN,
+    webhook: Any = NOT_GIVEN,
+    webhook_events_filter: Any = NOT_GIVEN,
+    stream: Any = NOT_GIVEN,
+) -> Any:
+    """``Replicate.run``: everything that can be checked without the network is checked first;
+    a version reference's schema (fetched once per client) checks the input."""
+    if input is None:
+        raise TypeError("run() needs input={...}")
+    if not isinstance(prefer, NotGiven) and not isinstance(wait, NotGiven):
+        raise TypeError("cannot mix and match prefer and wait")
+    deadline = Deadline(timeout)
+    target = parse_reference(ref)
+    spec = prepare_create(
+        input,
+        wait=True if isinstance(wait, NotGiven) else wait,
+        prefer=prefer,
+        cancel_after=cancel_after,
+        webhook=webhook,
+        webhook_events_filter=webhook_events_filter,
+        stream=stream,
+        file_encoding_strategy=file_encoding_strategy,
+    )
+    output_schema = None
+    if target.version is not None and (target.owner or target.schema is not None):
+        from ._use import resolve
+
+        resolved = resolve(client, ref)
+        resolved.check(input)
+        target = resolved.target
+        output_schema = resolved.output_schema
+    return client._run(
+        run_flow(
+            client,
+            target,
+            input,
+            spec,
+            deadline=deadline,
+            on_update=on_update,
+            output_schema=output_schema,
+            use_file_output=use_file_output,
+        )
+    )
 
 
 def stream_flow(
     client: Replicate,
-    ref: object,
+    target: Target,
     input: Mapping[str, Any],
+    spec: CreateSpec,
     *,
-    timeout: float | None = None,
-    file_encoding_strategy: str | None = None,
-    **create: Any,
+    deadline: Deadline = NO_DEADLINE,
 ) -> Flow[None]:
     """Create a prediction (not in sync mode: the stream URL is wanted at once) and emit its
-    events; cancel it on a deadline or an interrupt."""
+    events; cancel it on a deadline, an interrupt or an error before it has finished."""
     from ._stream import stream_events_flow
+
+    prediction, _ = yield from create_flow(client, target, input, spec, deadline=deadline)
+    yield from guarded(
+        client, prediction.id, stream_events_flow(client, prediction, deadline=deadline)
+    )
+
+
+def stream(
+    client: Replicate,
+    ref: Any,
+    *,
+    input: Mapping[str, Any],
+    timeout: float | None = None,
+    cancel_after: Any = NOT_GIVEN,
+    webhook: Any = NOT_GIVEN,
+    webhook_events_filter: Any = NOT_GIVEN,
+    file_encoding_strategy: str | None = None,
+) -> Iterator[ServerSentEvent]:
+    """``Replicate.stream``: the reference and options are checked now; the prediction is
+    created when iteration starts."""
+    from ._drivers import iter_sync
 
     deadline = Deadline(timeout)
     target = parse_reference(ref)
-    prediction, _ = yield from create_flow(
-        client,
-        target,
+    spec = prepare_create(
         input,
-        deadline=deadline,
         wait=False,
+        cancel_after=cancel_after,
+        webhook=webhook,
+        webhook_events_filter=webhook_events_filter,
         file_encoding_strategy=file_encoding_strategy,
-        **create,
     )
-    yield from guarded(
-        client,
-        prediction.id,
-        deadline,
-        stream_events_flow(client, prediction, deadline=deadline.at),
-    )
+    return iter_sync(stream_flow(client, target, input, spec, deadline=deadline), client._transport)

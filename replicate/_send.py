@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ._config import ClientConfig
     from ._http import Request, Response, Timeout
     from ._retry import RetryPolicy
+    from ._run import Deadline
 
 log = logging.getLogger("replicate")
 
@@ -73,8 +74,13 @@ def send_flow(
     stream: bool = False,
     raise_for_status: bool = True,
     shield: bool = False,
+    deadline: Deadline | None = None,
 ) -> Flow[Response]:
     """Send ``request`` until it succeeds, fails for good, or runs out of retries.
+
+    With a ``deadline`` (a run's ``timeout=``), each attempt's timeouts are cut to the time
+    left (``deadline.clip``) and a retry whose wait would reach past the deadline is not made:
+    the error is raised at once.
 
     With ``shield=True`` each attempt is a shielded Send: if the caller is interrupted while it
     is in flight, the flow returns the driver's :class:`~replicate._drivers.Interrupted` at
@@ -112,13 +118,15 @@ def send_flow(
         if observe is not None:
             observe(Event(Event.REQUEST, request=prepared, attempt=attempt))
         try:
-            response: Response = yield Send(wire, timeout, stream, shield)
+            response: Response = yield Send(
+                wire, timeout if deadline is None else deadline.clip(timeout), stream, shield
+            )
         except APIConnectionError as exc:
             exc.request = prepared
             if observe is not None:
                 observe(Event(Event.ERROR, request=prepared, error=exc, attempt=attempt))
             delay = _retry_delay(sender, replay, attempt, max_retries, prepared, error=exc)
-            if delay is None:
+            if delay is None or _past(deadline, delay):
                 raise
             yield from _retry_sleep(sender, observe, prepared, None, exc, attempt, delay)
             attempt += 1
@@ -162,7 +170,7 @@ def send_flow(
                 continue
 
         delay = _retry_delay(sender, replay, attempt, max_retries, prepared, response=response)
-        if delay is not None:
+        if delay is not None and not _past(deadline, delay):
             if stream:
                 yield CloseResponse(response)
             yield from _retry_sleep(sender, observe, prepared, response, None, attempt, delay)
@@ -191,6 +199,12 @@ def _retry_delay(
     return sender.retry_policy.retry_delay(
         attempt=attempt, max_retries=max_retries, request=request, response=response, error=error
     )
+
+
+def _past(deadline: Deadline | None, delay: float) -> bool:
+    """Whether a retry after ``delay`` seconds would start at or past the deadline."""
+    left = None if deadline is None else deadline.remaining()
+    return left is not None and delay >= left
 
 
 def _retry_sleep(

@@ -43,7 +43,8 @@ class EventType:
     LOGS = "logs"
     #: the prediction failed; ``data`` is JSON such as ``{"detail": "..."}``
     ERROR = "error"
-    #: the stream is over; ``data`` is JSON: ``{}``, or ``{"reason": "canceled"|"error"}``
+    #: the stream is over; ``data`` is JSON: ``{}``, or
+    #: ``{"reason": "canceled"|"aborted"|"error"}``
     DONE = "done"
     #: the SSE default when an event has no ``event:`` field
     MESSAGE = "message"

@@ -10,8 +10,9 @@ What the consumer sees:
 * ``output``, ``logs``, ``message`` and any event name this SDK does not know are emitted as
   :class:`~replicate.ServerSentEvent` objects, in order (``str(event)`` is the data);
 * ``done`` ends the stream and is not emitted: ``{}`` is a normal end, ``{"reason": "canceled"}``
-  raises :class:`~replicate.PredictionCanceledError` and ``{"reason": "error"}``
-  :class:`~replicate.ModelError`;
+  raises :class:`~replicate.PredictionCanceledError`, ``{"reason": "aborted"}``
+  :class:`~replicate.PredictionAbortedError` and ``{"reason": "error"}``
+  :class:`~replicate.ModelError` (the errors of ``_run.failure``);
 * ``error`` raises :class:`~replicate.ModelError` whose ``.prediction`` is the prediction as the
   API reports it right after (one ``GET /predictions/{id}``) and whose message holds the event's
   ``detail``.
@@ -20,34 +21,38 @@ A dropped connection (a transport error while reading, or the end of the body be
 is resumed: the stream URL is requested again with ``Last-Event-ID`` set to the id of the last
 event received, up to :data:`MAX_RECONNECTS` times in a row (waiting the server's ``retry:``
 time, else a short backoff). Events whose id was already received are dropped, so a server that
-replays the stream from its start never makes the consumer see an output twice. When no event
-carried an id, the reconnect is refused, or the reconnects run out, the flow falls back to
-polling ``GET /predictions/{id}`` every ``client.poll_interval`` seconds, emitting only the output
-not emitted yet as synthetic ``output`` events (list output: the items past those already
-emitted; string output: the characters past those already emitted; any other output: once, when
-the prediction has succeeded) and ending, or raising, when the prediction reaches a terminal
-status. Logs are not replayed by the fallback. A prediction without ``urls.stream`` (a model that
-does not stream) goes straight to polling, and so does a prediction that had already finished
-when its stream URL answers with an error status (its stream may have expired; its output has
-not). Otherwise an error status, or a response that is not ``text/event-stream``, on the first
-request raises the typed error.
+replays the stream from its start never makes the consumer see an output twice (ids of the
+``<n>:<n>`` form the API sends are compared by their order, others against the latest
+:data:`RECENT_IDS` ids received). When no event carried an id, the reconnect is refused, or the
+reconnects run out, the flow falls back to polling ``GET /predictions/{id}`` every
+``client.poll_interval`` seconds, emitting only the output not emitted yet as synthetic
+``output`` events (list output: the items past those already emitted; string output: the
+characters past those already emitted; any other output: once, when the prediction has
+succeeded) and ending, or raising, when the prediction reaches a terminal status. Logs are not
+replayed by the fallback. A prediction without ``urls.stream`` (a model that does not stream)
+goes straight to polling, and so does a prediction that had already finished when its stream URL
+answers with an error status (its stream may have expired; its output has not). Otherwise an
+error status, or a response that is not ``text/event-stream``, on the first request raises the
+typed error.
 
-``deadline`` (a ``time.monotonic()`` value) bounds the whole flow, waits and reads included:
-past it the flow raises :class:`~replicate.PredictionTimeoutError`; canceling the prediction is
-the caller's job. Each HTTP read waits at most the time left at the moment its request was sent.
+``deadline`` (a :class:`~replicate._run.Deadline`) bounds the whole flow, waits, retries and
+reads included: past it the flow raises :class:`~replicate.PredictionTimeoutError`; canceling
+the prediction is the caller's job (``_run.guarded``). Each HTTP read waits at most the time left
+at the moment its request was sent.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 import msgspec
 
 from ._decode import snippet
 from ._drivers import CloseResponse, Emit, EmitAll, Flow, NextChunk, ReadBody, Sleep
 from ._http import Timeout
+from ._run import NO_DEADLINE, Deadline, failure, finish, poll_flow, prediction_fetch
 from ._sentinels import NOT_GIVEN, NotGiven
 from ._sse import ServerSentEvent, SSEDecoder
 from .exceptions import (
@@ -55,15 +60,12 @@ from .exceptions import (
     APIError,
     APIResponseValidationError,
     APIStatusError,
-    ModelError,
-    PredictionAbortedError,
-    PredictionCanceledError,
-    PredictionTimeoutError,
 )
-from .types import Prediction, is_terminal
+from .types import Prediction, PredictionStatus, is_terminal
 
 if TYPE_CHECKING:
     from ._client import Replicate
+    from ._drivers import Action
     from ._http import Response
 
 __all__ = ["MAX_RECONNECTS", "stream_events_flow"]
@@ -74,17 +76,63 @@ MAX_RECONNECTS = 3
 RECONNECT_BACKOFF = 0.25
 #: The longest wait before a reconnect, whatever the server's ``retry:`` says.
 MAX_RECONNECT_WAIT = 5.0
+#: How many of the latest event ids are kept to recognise a replay (ids without an order).
+RECENT_IDS = 1024
 
 _STREAM_HEADERS = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
 _json = msgspec.json.Decoder()
 _encode = msgspec.json.Encoder()
 
 
+def _order(event_id: str | None) -> tuple[int, ...] | None:
+    """An id's place in the stream when it has the API's ``<n>:<n>`` form (or is a number)."""
+    if not event_id:
+        return None
+    parts = event_id.split(":")
+    if all(p.isdigit() for p in parts):
+        return tuple(int(p) for p in parts)
+    return None
+
+
+class _Seen:
+    """The event ids received on earlier connections, as far as recognising a replay needs:
+    the highest ordered id, and the most recent ids (bounded)."""
+
+    __slots__ = ("high", "recent", "recent_set")
+
+    def __init__(self) -> None:
+        self.high: tuple[int, ...] | None = None
+        self.recent: list[str] = []
+        self.recent_set: set[str] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self.recent)
+
+    def add(self, ids: list[str], last_id: str | None) -> None:
+        if not ids:
+            return
+        recent = (self.recent + ids)[-RECENT_IDS:]
+        self.recent = recent
+        self.recent_set = set(recent)
+        order = _order(last_id)
+        if order is not None and (self.high is None or order > self.high):
+            self.high = order
+
+    def __contains__(self, event_id: str) -> bool:
+        if event_id in self.recent_set:
+            return True
+        high = self.high
+        if high is None:
+            return False
+        order = _order(event_id)
+        return order is not None and len(order) == len(high) and order <= high
+
+
 def stream_events_flow(
     client: Replicate,
     prediction: Prediction,
     *,
-    deadline: float | None = None,
+    deadline: Deadline | None = None,
     timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
 ) -> Flow[Prediction | None]:
     """Emit the prediction's events as they arrive; see the module docstring.
@@ -94,6 +142,7 @@ def stream_events_flow(
     HTTP request.
     """
     base_timeout = client.timeout if isinstance(timeout, NotGiven) else Timeout(timeout)
+    deadline = NO_DEADLINE if deadline is None else deadline
     urls = prediction.urls
     url = urls.stream if urls is not None else None
     if not url:
@@ -102,33 +151,36 @@ def stream_events_flow(
     # What the consumer has received, so that nothing reaches it twice.
     out_count = 0  # output events emitted
     out_chars = 0  # characters of output emitted
-    seen: set[str] = set()  # ids of the events received on earlier connections
+    seen = _Seen()  # the ids received on earlier connections
     ids: list[str] = []  # ids of the events received on this one (a set costs more per event)
     last_id: str | None = None  # the id to resume after
     retry_ms: int | None = None  # the server's reconnection time
     failures = 0  # reconnects in a row that brought nothing new
     connected = False
     monotonic = time.monotonic
+    at = deadline.at
+    pid = prediction.id
 
     while True:
         # --- connect (or reconnect) ---------------------------------------------------------
+        deadline.check(pid)
         headers = dict(_STREAM_HEADERS)
         if last_id is not None:
             headers["Last-Event-ID"] = last_id
         request = client._build("GET", url, headers=headers, add_default_query=False)
         try:
             response: Response = yield from client._send_flow(
-                request, timeout=_bounded(base_timeout, prediction, deadline), stream=True
+                request, timeout=base_timeout, stream=True, deadline=deadline
             )
         except APIError as exc:
             if not connected:
                 if isinstance(exc, APIStatusError) and is_terminal(prediction.status):
                     break  # a finished prediction's stream may be gone: its output is not
                 raise
-            _check_deadline(prediction, deadline)
+            deadline.check(pid)
             if isinstance(exc, APIConnectionError) and failures < MAX_RECONNECTS:
                 failures += 1
-                yield Sleep(_backoff(failures, retry_ms, prediction, deadline))
+                yield Sleep(_backoff(failures, retry_ms, pid, deadline))
                 continue
             break  # the reconnect was refused: poll
         if not _is_event_stream(response):
@@ -193,7 +245,9 @@ def stream_events_flow(
                     yield EmitAll(keep)
                 if end is not None:
                     break
-                if deadline is not None and monotonic() > deadline:
+                if len(ids) > 2 * RECENT_IDS:
+                    del ids[:-RECENT_IDS]  # only the latest are needed to recognise a replay
+                if at is not None and monotonic() > at:
                     break
         except GeneratorExit:
             # The consumer stopped iterating: no more actions may be yielded.
@@ -204,7 +258,7 @@ def stream_events_flow(
             if not closing:
                 yield CloseResponse(response)
             last_id = decoder.last_event_id or last_id
-            seen.update(ids)
+            seen.add(ids, last_id)
             ids.clear()
             if decoder.retry is not None:
                 retry_ms = decoder.retry
@@ -214,7 +268,7 @@ def stream_events_flow(
                 yield from _on_done(client, prediction, end, base_timeout, deadline)
                 return None
             yield from _on_error(client, prediction, end, base_timeout, deadline)
-        _check_deadline(prediction, deadline)
+        deadline.check(pid)
 
         # --- the connection dropped before ``done`` -------------------------------------------
         if fresh:
@@ -222,7 +276,7 @@ def stream_events_flow(
         if last_id is None or failures >= MAX_RECONNECTS:
             break
         failures += 1
-        yield Sleep(_backoff(failures, retry_ms, prediction, deadline))
+        yield Sleep(_backoff(failures, retry_ms, pid, deadline))
 
     return (yield from _poll(client, prediction, deadline, base_timeout, out_count, out_chars))
 
@@ -232,64 +286,20 @@ def _is_event_stream(response: Response) -> bool:
     return ctype.partition(";")[0].strip().lower() == "text/event-stream"
 
 
-def _bounded(base: Timeout, prediction: Prediction, deadline: float | None) -> Timeout:
-    """The request timeout, cut down to the time left before the deadline."""
-    if deadline is None:
-        return base
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise _timeout_error(prediction)
-    left = max(left, 0.001)
-    connect = left if base.connect is None else min(base.connect, left)
-    read = left if base.read is None else min(base.read, left)
-    return Timeout(connect=connect, read=read)
-
-
-def _backoff(
-    failures: int, retry_ms: int | None, prediction: Prediction, deadline: float | None
-) -> float:
+def _backoff(failures: int, retry_ms: int | None, pid: str, deadline: Deadline) -> float:
     wait = RECONNECT_BACKOFF * 2 ** (failures - 1) if retry_ms is None else retry_ms / 1000
-    wait = min(wait, MAX_RECONNECT_WAIT)
-    if deadline is not None:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise _timeout_error(prediction)
-        wait = min(wait, left)
-    return wait
-
-
-def _check_deadline(prediction: Prediction, deadline: float | None) -> None:
-    if deadline is not None and time.monotonic() >= deadline:
-        raise _timeout_error(prediction)
-
-
-def _timeout_error(prediction: Prediction) -> PredictionTimeoutError:
-    return PredictionTimeoutError(
-        f"Prediction {prediction.id} did not finish before the deadline",
-        prediction_id=prediction.id,
-    )
-
-
-def _fetch(
-    client: Replicate, prediction: Prediction, timeout: Timeout, deadline: float | None
-) -> Flow[Prediction]:
-    """The prediction as the API reports it now."""
-    request = client._build("GET", f"/predictions/{quote(prediction.id, safe='')}")
-    response = yield from client._send_flow(
-        request, timeout=_bounded(timeout, prediction, deadline)
-    )
-    current: Prediction = response.parse(Prediction)
-    return current
+    return deadline.cut(min(wait, MAX_RECONNECT_WAIT), pid)
 
 
 def _fetch_or_keep(
-    client: Replicate, prediction: Prediction, timeout: Timeout, deadline: float | None
+    client: Replicate, prediction: Prediction, timeout: Timeout, deadline: Deadline
 ) -> Flow[Prediction]:
     """The current prediction for an error to carry; the one at hand if fetching fails."""
     try:
-        return (yield from _fetch(client, prediction, timeout, deadline))
+        _, current = yield from prediction_fetch(client, prediction.id, deadline, timeout)()
     except APIError:
         return prediction
+    return current
 
 
 def _json_object(data: str) -> dict[str, Any]:
@@ -300,25 +310,27 @@ def _json_object(data: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+#: The status each ``done`` reason stands for.
+_DONE_REASONS = {
+    "canceled": PredictionStatus.CANCELED,
+    "aborted": PredictionStatus.ABORTED,
+    "error": PredictionStatus.FAILED,
+}
+
+
 def _on_done(
     client: Replicate,
     prediction: Prediction,
     event: ServerSentEvent,
     timeout: Timeout,
-    deadline: float | None,
+    deadline: Deadline,
 ) -> Flow[None]:
     if event.data == "{}":
         return
-    reason = _json_object(event.data).get("reason")
-    if reason == "canceled":
+    status = _DONE_REASONS.get(_json_object(event.data).get("reason"))  # type: ignore[arg-type]
+    if status is not None:
         current = yield from _fetch_or_keep(client, prediction, timeout, deadline)
-        raise PredictionCanceledError(current, f"Prediction {prediction.id} was canceled")
-    if reason == "aborted":
-        current = yield from _fetch_or_keep(client, prediction, timeout, deadline)
-        raise PredictionAbortedError(current, f"Prediction {prediction.id} was aborted")
-    if reason == "error":
-        current = yield from _fetch_or_keep(client, prediction, timeout, deadline)
-        raise ModelError(current, f"Prediction {prediction.id} failed: {current.error}")
+        raise failure(current, status)  # type: ignore[misc]
 
 
 def _on_error(
@@ -326,55 +338,45 @@ def _on_error(
     prediction: Prediction,
     event: ServerSentEvent,
     timeout: Timeout,
-    deadline: float | None,
+    deadline: Deadline,
 ) -> Flow[None]:
     detail = _json_object(event.data).get("detail")
     if detail is None:
         detail = event.data
     current = yield from _fetch_or_keep(client, prediction, timeout, deadline)
-    raise ModelError(current, f"Prediction {prediction.id} failed: {detail}")
+    raise failure(current, PredictionStatus.FAILED, str(detail))  # type: ignore[misc]
 
 
 def _poll(
     client: Replicate,
     prediction: Prediction,
-    deadline: float | None,
+    deadline: Deadline,
     timeout: Timeout,
     out_count: int,
     out_chars: int,
 ) -> Flow[Prediction]:
     """Poll until the prediction is terminal, emitting the output not emitted yet."""
-    interval = client.poll_interval
-    while True:
-        _check_deadline(prediction, deadline)
-        current = yield from _fetch(client, prediction, timeout, deadline)
-        status = current.status
-        terminal = is_terminal(status)
+    sent = [out_count, out_chars]
+
+    def emit_new(current: Prediction) -> Iterator[Action]:
         output = current.output
         if isinstance(output, list):
-            for item in output[out_count:]:
+            for item in output[sent[0] :]:
                 data = item if isinstance(item, str) else _encode.encode(item).decode()
                 yield Emit(ServerSentEvent("output", data))
-            out_count = max(out_count, len(output))
+            sent[0] = max(sent[0], len(output))
         elif isinstance(output, str):
-            if len(output) > out_chars:
-                yield Emit(ServerSentEvent("output", output[out_chars:]))
-                out_chars = len(output)
-        elif output is not None and terminal and status == "succeeded" and not out_count:
+            if len(output) > sent[1]:
+                yield Emit(ServerSentEvent("output", output[sent[1] :]))
+                sent[1] = len(output)
+        elif output is not None and current.status == PredictionStatus.SUCCEEDED and not sent[0]:
             yield Emit(ServerSentEvent("output", _encode.encode(output).decode()))
-            out_count = 1
-        if terminal:
-            if status == "succeeded":
-                return current
-            if status == "canceled":
-                raise PredictionCanceledError(current, f"Prediction {current.id} was canceled")
-            if status == "aborted":
-                raise PredictionAbortedError(current, f"Prediction {current.id} was aborted")
-            raise ModelError(current)
-        wait = interval
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise _timeout_error(prediction)
-            wait = min(wait, left)
-        yield Sleep(wait)
+            sent[0] = 1
+
+    _, current = yield from poll_flow(
+        prediction_fetch(client, prediction.id, deadline, timeout),
+        interval=client.poll_interval,
+        deadline=deadline,
+        on_state=emit_new,
+    )
+    return finish(current)

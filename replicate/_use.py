@@ -1,17 +1,23 @@
 """``replicate.use(ref)``: a model as a Python function, checked against its schema.
 
-The schema is fetched once per model version per client and cached; every call after that is
-one request (sync mode). ``client.use`` uses that client's settings and connection pool.
+The schema is fetched once per model version per client, dereferenced once, and its input and
+output schemas picked out once (:class:`Resolved`); every call after that is one request (sync
+mode). ``client.use`` uses that client's settings and connection pool.
+
+Every keyword of a call is a model input, so the call's own settings live on the function:
+``use(ref, timeout=30)``, or ``f.with_options(timeout=30, on_update=print, wait=10)`` for a
+configured copy.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._drivers import iter_sync
 from ._run import (
+    NO_DEADLINE,
     Deadline,
     Target,
     Watcher,
@@ -20,80 +26,121 @@ from ._run import (
     finish,
     guarded,
     parse_reference,
+    prepare_create,
+    run_flow,
     wait_flow,
 )
-from .types import Deployment, Model, Prediction, Version
+from ._sentinels import NOT_GIVEN, NotGiven
+from .types import Deployment, Model, Prediction
 
 if TYPE_CHECKING:
     from ._client import Replicate
 
 
 class Resolved:
-    """Where to create predictions for a reference, and the version's dereferenced schema."""
+    """Where to create predictions for a reference, and the version's schemas: the whole
+    dereferenced document, and its input and output schemas, each computed once."""
 
-    __slots__ = ("schema", "target")
+    __slots__ = ("input_schema", "output_schema", "schema", "target")
 
-    def __init__(self, target: Target, schema: dict[str, Any] | None) -> None:
+    def __init__(
+        self, target: Target, schema: dict[str, Any] | None, cog_version: str | None = None
+    ) -> None:
         self.target = target
-        self.schema = schema
+        self.schema: dict[str, Any] | None = None
+        self.input_schema: dict[str, Any] | None = None
+        self.output_schema: dict[str, Any] | None = None
+        if schema:
+            from ._schema import _component, dereference
+
+            self.schema = dereference(schema, cog_version=cog_version)
+            found = _component(self.schema, "Input")
+            self.input_schema = found if isinstance(found, dict) else None
+            found = _component(self.schema, "Output")
+            self.output_schema = found if isinstance(found, dict) else None
+
+    def check(self, input: Mapping[str, Any]) -> None:
+        """Check an input against the version's input schema, when known (ValueError)."""
+        if self.input_schema is not None:
+            from ._schema import validate_input
+
+            validate_input(input, self.input_schema)
 
 
 class SchemaCache:
-    """Per-client cache of resolved references (one metadata request per version, then none)."""
+    """Per-client cache of resolved references (one metadata request per version, then none).
+
+    Concurrent first uses of a reference wait for one fetch (a lock per key being resolved).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[Any, Resolved] = {}
+        self._pending: dict[Any, threading.Lock] = {}
 
     def get(self, key: Any) -> Resolved | None:
         return self._entries.get(key)
 
-    def put(self, key: Any, value: Resolved) -> Resolved:
+    def get_or_resolve(self, key: Any, make: Callable[[], Resolved]) -> Resolved:
+        hit = self._entries.get(key)
+        if hit is not None:
+            return hit
         with self._lock:
-            return self._entries.setdefault(key, value)
+            lock = self._pending.setdefault(key, threading.Lock())
+        try:
+            with lock:
+                hit = self._entries.get(key)
+                if hit is None:
+                    hit = self._entries[key] = make()
+                return hit
+        finally:
+            with self._lock:
+                if self._pending.get(key) is lock:
+                    del self._pending[key]
 
 
 def _key(ref: object) -> Any:
+    """The cache key of a reference: the string, or what an object names (never its id(),
+    which a new object may reuse once the old one is freed)."""
     if isinstance(ref, str):
         return ref.strip()
-    if isinstance(ref, Version):
-        return ("version-object", ref.id)
-    if isinstance(ref, (Model, Deployment)):
-        return (type(ref).__name__, ref.owner, ref.name)
-    return ("object", id(ref))
+    return parse_reference(ref).key()
 
 
 def resolve(client: Replicate, ref: object) -> Resolved:
     """The target and schema of a reference, fetching model/version metadata once per client."""
-    from ._schema import dereference
-
     cache: SchemaCache = client._schema_cache
     key = _key(ref)
     hit = cache.get(key)
     if hit is not None:
         return hit
+    return cache.get_or_resolve(key, lambda: _resolve(client, ref))
+
+
+def _resolve(client: Replicate, ref: object) -> Resolved:
     target = parse_reference(ref)
     schema = target.schema
+    cog_version = getattr(ref, "cog_version", None)
     if target.deployment:
         deployment = ref if isinstance(ref, Deployment) else None
         release = deployment.current_release if deployment is not None else None
         if release is not None and release.model and release.version:
             owner, _, name = release.model.partition("/")
-            schema = client.models.versions.get(owner, name, release.version).openapi_schema
+            version = client.models.versions.get(owner, name, release.version)
+            schema, cog_version = version.openapi_schema, version.cog_version
     elif target.version is not None and schema is None and target.owner and target.name:
-        schema = client.models.versions.get(
-            target.owner, target.name, target.version
-        ).openapi_schema
+        version = client.models.versions.get(target.owner, target.name, target.version)
+        schema, cog_version = version.openapi_schema, version.cog_version
     elif target.version is None and target.owner and target.name:
         model = ref if isinstance(ref, Model) and ref.latest_version is not None else None
         if model is None:
             model = client.models.get(target.owner, target.name)
         latest = model.latest_version
         if latest is not None:
-            schema = latest.openapi_schema
+            schema, cog_version = latest.openapi_schema, latest.cog_version
             if latest.id and not model.is_official:
                 target = Target(owner=target.owner, name=target.name, version=latest.id)
-    return cache.put(key, Resolved(target, dereference(schema) if schema else None))
+    return Resolved(target, schema, cog_version if isinstance(cog_version, str) else None)
 
 
 class Run:
@@ -108,25 +155,31 @@ class Run:
         return self.prediction.id
 
     def wait(self, *, timeout: float | None = None) -> Prediction:
-        """Wait until the prediction is terminal and return its final state (no raising)."""
+        """Wait until the prediction is terminal and return its final state, whatever the
+        status (a failed or canceled prediction is returned, not raised).
+
+        ``timeout`` (default: the function's) bounds the wait: when it passes, or on Ctrl-C,
+        the prediction is canceled and :class:`~replicate.PredictionTimeoutError` (or the
+        interrupt) is raised. Errors talking to the API are raised too, after the cancel.
+        """
         client = self._function._client()
-        deadline = Deadline(timeout)
+        deadline = self._function._deadline(timeout)
+        watcher = Watcher(client, self._function._options["on_update"])
         flow = guarded(
             client,
             self.id,
-            deadline,
-            wait_flow(client, self.prediction, deadline=deadline, watcher=Watcher(client, None)),
+            wait_flow(client, self.prediction, deadline=deadline, watcher=watcher),
         )
         self.prediction = client._run(flow)
         return self.prediction
 
     def output(self, *, timeout: float | None = None) -> Any:
         """The decoded output once finished (raising ModelError and friends), or, for a
-        streaming function, an iterator of output items as they are produced."""
+        streaming function, an iterator of output items as they are produced. ``timeout`` as
+        in :meth:`wait`."""
         if self._function.streaming:
-            return self._function._stream_items(self.prediction, timeout)
-        prediction = self.wait(timeout=timeout)
-        finish(prediction)
+            return self._function._stream_items(self.prediction, self._function._deadline(timeout))
+        prediction = finish(self.wait(timeout=timeout))
         return self._function._decode(prediction.output)
 
     def logs(self) -> str | None:
@@ -136,6 +189,7 @@ class Run:
         return self.prediction.logs
 
     def cancel(self) -> Prediction:
+        """Ask the server to cancel the prediction; returns its state as the API answers."""
         client = self._function._client()
         self.prediction = client.predictions.cancel(self.id)
         return self.prediction
@@ -146,7 +200,11 @@ class Run:
 
 class Function:
     """A model as a callable: ``f(**inputs)`` returns its output; ``f.create(**inputs)`` starts
-    it and returns a :class:`Run` at once."""
+    it and returns a :class:`Run` at once.
+
+    Every keyword of a call is a model input. The call's settings are the function's: pass
+    ``timeout=`` to ``use()``, or make a configured copy with :meth:`with_options`.
+    """
 
     def __init__(
         self,
@@ -155,12 +213,46 @@ class Function:
         client: Replicate | None = None,
         streaming: bool = False,
         hint: Any = None,
+        timeout: float | None = None,
     ) -> None:
         parse_reference(ref)  # a malformed reference fails here, before any request
+        Deadline(timeout)  # and so does a bad timeout
         self._ref = ref
         self._bound = client
         self.streaming = streaming
         self.hint = hint
+        self._options: dict[str, Any] = {"timeout": timeout, "on_update": None, "wait": True}
+        self._memo: tuple[Replicate, Resolved] | None = None
+
+    def with_options(
+        self,
+        *,
+        timeout: float | NotGiven | None = NOT_GIVEN,
+        on_update: Callable[[Prediction], Any] | NotGiven | None = NOT_GIVEN,
+        wait: bool | int | NotGiven = NOT_GIVEN,
+    ) -> Function:
+        """A copy of this function with other call settings (the schema cache is shared):
+
+        - ``timeout``: seconds bounding each call, as in ``run(timeout=)`` (None: no bound);
+          when it passes, or on Ctrl-C, the prediction is canceled and
+          :class:`~replicate.PredictionTimeoutError` (or the interrupt) raised;
+        - ``on_update``: called with each new state of the prediction, as in ``run()``;
+        - ``wait``: the sync-mode window, as in ``run()`` (True, 1..60 seconds, or False to
+          create without holding the request and then wait).
+        """
+        changes: dict[str, Any] = {
+            name: value
+            for name, value in (("timeout", timeout), ("on_update", on_update), ("wait", wait))
+            if not isinstance(value, NotGiven)
+        }
+        if "timeout" in changes:
+            Deadline(changes["timeout"])
+        if "wait" in changes:
+            prepare_create({}, wait=changes["wait"])
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._options = {**self._options, **changes}
+        return new
 
     def _client(self) -> Replicate:
         if self._bound is None:
@@ -169,8 +261,18 @@ class Function:
             return default_client()
         return self._bound
 
-    def _resolved(self) -> Resolved:
-        return resolve(self._client(), self._ref)
+    def _resolved(self, client: Replicate | None = None) -> Resolved:
+        client = client or self._client()
+        memo = self._memo
+        if memo is not None and memo[0] is client:
+            return memo[1]
+        resolved = resolve(client, self._ref)
+        self._memo = (client, resolved)
+        return resolved
+
+    def _deadline(self, timeout: float | None) -> Deadline:
+        seconds = self._options["timeout"] if timeout is None else timeout
+        return NO_DEADLINE if seconds is None else Deadline(seconds)
 
     def openapi_schema(self) -> dict[str, Any]:
         """The version's OpenAPI schema with every $ref resolved (fetched once per client)."""
@@ -179,62 +281,64 @@ class Function:
             raise ValueError(f"no schema is available for {self._ref!r}")
         return schema
 
-    def _check(self, inputs: dict[str, Any]) -> Resolved:
-        resolved = self._resolved()
-        if resolved.schema is not None:
-            from ._schema import input_schema, validate_input
-
-            schema = input_schema(resolved.schema)
-            if schema is not None:
-                validate_input(inputs, schema)
-        return resolved
-
     def _decode(self, output: Any) -> Any:
-        from ._schema import output_schema
-
-        resolved = self._resolved()
-        schema = output_schema(resolved.schema) if resolved.schema else None
-        return self._client()._decode_output(output, schema)
+        client = self._client()
+        return client._decode_output(output, self._resolved(client).output_schema)
 
     def __call__(self, **inputs: Any) -> Any:
+        """Run the model with these inputs and return its decoded output (for a streaming
+        function, an iterator of output items as they are produced)."""
         if self.streaming:
-            return self.create(**inputs).output()
-        from ._run import run_flow
-
-        resolved = self._check(inputs)
+            deadline = self._deadline(None)
+            run = self._create(inputs, deadline)
+            return self._stream_items(run.prediction, deadline)
         client = self._client()
-        return client._run(run_flow(client, resolved.target, inputs, schema=resolved.schema))
+        deadline = self._deadline(None)
+        options = self._options
+        spec = prepare_create(inputs, wait=options["wait"])
+        resolved = self._resolved(client)
+        resolved.check(inputs)
+        return client._run(
+            run_flow(
+                client,
+                resolved.target,
+                inputs,
+                spec,
+                deadline=deadline,
+                on_update=options["on_update"],
+                output_schema=resolved.output_schema,
+            )
+        )
 
     def create(self, **inputs: Any) -> Run:
         """Start a prediction and return at once (no waiting, no output decoding yet)."""
-        resolved = self._check(inputs)
+        return self._create(inputs, NO_DEADLINE)
+
+    def _create(self, inputs: dict[str, Any], deadline: Deadline) -> Run:
         client = self._client()
+        spec = prepare_create(inputs, wait=False)
+        resolved = self._resolved(client)
+        resolved.check(inputs)
         prediction, _ = client._run(
-            create_flow(client, resolved.target, inputs, deadline=Deadline(None), wait=False)
+            create_flow(client, resolved.target, inputs, spec, deadline=deadline)
         )
         return Run(self, prediction)
 
-    def _stream_items(self, prediction: Prediction, timeout: float | None) -> Iterator[Any]:
+    def _stream_items(self, prediction: Prediction, deadline: Deadline) -> Iterator[Any]:
+        """The output items as they arrive over SSE, each decoded by the output's item schema.
+        Stopping early (``break``) does not cancel the prediction; ``Run.cancel()`` does."""
         from ._stream import stream_events_flow
 
         client = self._client()
-        deadline = Deadline(timeout)
-        resolved = self._resolved()
-        item_schema = None
-        if resolved.schema is not None:
-            from ._schema import output_schema
-
-            out = output_schema(resolved.schema) or {}
-            item_schema = out.get("items") if isinstance(out, dict) else None
+        out = self._resolved(client).output_schema or {}
+        item_schema = out.get("items") if isinstance(out, dict) else None
         flow = guarded(
-            client,
-            prediction.id,
-            deadline,
-            stream_events_flow(client, prediction, deadline=deadline.at),
+            client, prediction.id, stream_events_flow(client, prediction, deadline=deadline)
         )
+        decode = client._decode_output
         for event in iter_sync(flow, client._transport):
-            if getattr(event, "event", None) == "output":
-                yield client._decode_output(event.data, item_schema)
+            if event.event == "output":
+                yield decode(event.data, item_schema)
 
     def __repr__(self) -> str:
         return f"<replicate.use({self._ref!r})>"

@@ -168,9 +168,11 @@ def replicate_encode_input(value: Any, context: Any) -> Any:
 def replicate_decode_output(value: Any, schema: Any, context: Any) -> Any:
     """Turn a prediction's JSON output into richer objects (files, images, arrays...).
 
-    Fires once per finished prediction whose output is to be returned. ``schema`` is the
-    version's output schema when known, else None. Return the decoded output, or None to pass;
-    the built-in decoder is consulted last. If it raises, the error propagates to the caller.
+    Fires once per output to be returned: once per finished prediction, and once per item
+    for streamed output (``use(ref, streaming=True)``, where ``schema`` is the item schema).
+    ``schema`` is the version's output schema when known, else None. Return the decoded
+    output, or None to pass; the built-in decoder is consulted last. If it raises, the error
+    propagates to the caller.
     """
 
 

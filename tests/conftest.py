@@ -46,3 +46,29 @@ def client(
         bearer_token=TOKEN, base_url=httpserver.url_for("/v1"), retry_policy=fast_retries
     ) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def _threaded_httpserver() -> Iterator[HTTPServer]:
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture
+def tserver(_threaded_httpserver: HTTPServer) -> HTTPServer:
+    """A loopback server that answers requests concurrently (a slow handler blocks no other)."""
+    _threaded_httpserver.clear()
+    return _threaded_httpserver
+
+
+@pytest.fixture
+def tclient(
+    tserver: HTTPServer, fast_retries: replicate.DefaultRetryPolicy
+) -> Iterator[replicate.Replicate]:
+    with replicate.Replicate(
+        bearer_token=TOKEN, base_url=tserver.url_for("/v1"), retry_policy=fast_retries
+    ) as c:
+        yield c

@@ -553,28 +553,382 @@ def test_module_level_stream_and_error_event(
 
 
 def test_stream_timeout_cancels_the_prediction(
+    tclient: replicate.Replicate, tserver: HTTPServer
+) -> None:
+    created = prediction(tserver, status="starting")
+    created["urls"]["stream"] = tserver.url_for("/stream/p1")
+    tserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(created, 201)
+    )
+    release = threading.Event()
+
+    def slow_stream(request: Request) -> Response:
+        def body() -> Iterator[bytes]:
+            yield b"event: output\nid: 1\ndata: a\n\n"
+            release.wait(2)
+            yield b"event: done\ndata: {}\n\n"
+
+        return Response(body(), content_type="text/event-stream")
+
+    tserver.expect_request("/stream/p1").respond_with_handler(slow_stream)
+    tserver.expect_request("/v1/predictions/p1/cancel", method="POST").respond_with_json(
+        prediction(tserver, status="canceled")
+    )
+    seen: list[str] = []
+    try:
+        with pytest.raises(replicate.PredictionTimeoutError):
+            for event in tclient.stream("acme/hello", input={}, timeout=0.3):
+                seen.append(str(event))
+    finally:
+        release.set()
+    assert seen == ["a"]
+    assert len(requests_to(tserver, "POST", "/v1/predictions/p1/cancel")) == 1
+
+
+# --- review fixes: stream fallback, deadlines, cancel on giving up ------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        json_response({"detail": "not found"}, 404),
+        json_response({"detail": "boom"}, 500),
+        Response("<html>hi</html>", content_type="text/html"),
+    ],
+    ids=["404", "500", "not-sse"],
+)
+def test_a_stream_url_that_fails_during_run_falls_back_to_polling(
+    client: replicate.Replicate, httpserver: HTTPServer, fast_poll: None, answer: Response
+) -> None:
+    created = prediction(httpserver, status="processing")
+    created["urls"]["stream"] = httpserver.url_for("/stream/p1")
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(created, 202)
+    )
+    httpserver.expect_request("/stream/p1").respond_with_response(answer)
+    httpserver.expect_request("/v1/predictions/p1").respond_with_handler(
+        sequence(
+            prediction(httpserver, status="processing"),
+            prediction(httpserver, status="succeeded", output="polled"),
+        )
+    )
+    assert client.run("acme/hello", input={}) == "polled"
+    assert requests_to(httpserver, "GET", "/stream/p1")
+    assert requests_to(httpserver, "POST", "/v1/predictions/p1/cancel") == []
+
+
+def _slow_retry_client(server: HTTPServer) -> replicate.Replicate:
+    return replicate.Replicate(
+        bearer_token=TOKEN,
+        base_url=server.url_for("/v1"),
+        max_retries=10,
+        retry_policy=replicate.DefaultRetryPolicy(
+            initial_backoff=0.3, max_backoff=0.3, rng=_Fixed()
+        ),
+    )
+
+
+class _Fixed:
+    """A random source whose uniform(a, b) is b: retry waits are exactly the backoff."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+@pytest.mark.parametrize("failure", ["503", "slow"])
+def test_retries_of_a_poll_never_outlive_the_deadline(
+    tserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    monkeypatch.setenv("REPLICATE_POLL_INTERVAL", "0.05")
+    release = threading.Event()
+    tserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(prediction(tserver, status="starting"), 201)
+    )
+
+    def poll(request: Request) -> Response:
+        if failure == "slow":
+            release.wait(3)
+        return json_response({"detail": "busy"}, 503)
+
+    tserver.expect_request("/v1/predictions/p1", method="GET").respond_with_handler(poll)
+    tserver.expect_request("/v1/predictions/p1/cancel", method="POST").respond_with_json(
+        prediction(tserver, status="canceled")
+    )
+    started = time.monotonic()
+    try:
+        with _slow_retry_client(tserver) as slow, pytest.raises(replicate.ReplicateError) as info:
+            slow.run("acme/hello", input={}, timeout=0.5)
+    finally:
+        release.set()
+    elapsed = time.monotonic() - started
+    # 10 retries 0.3 s apart (or 1 s read timeouts) would take seconds; the cancel is included
+    assert elapsed < 0.5 + 0.25, elapsed
+    if failure == "slow":
+        assert isinstance(info.value, replicate.PredictionTimeoutError)
+    assert len(requests_to(tserver, "POST", "/v1/predictions/p1/cancel")) == 1
+
+
+def test_the_wait_ends_with_one_last_poll_at_the_deadline(
+    client: replicate.Replicate, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REPLICATE_POLL_INTERVAL", "0.4")
+    started = time.monotonic()
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(prediction(httpserver, status="starting"), 201)
+    )
+
+    def poll(request: Request) -> Response:
+        done = time.monotonic() - started > 0.5
+        status = "succeeded" if done else "processing"
+        return json_response(prediction(httpserver, status=status, output="late but in time"))
+
+    httpserver.expect_request("/v1/predictions/p1").respond_with_handler(poll)
+    # polls at ~0 and ~0.4 s; the next (0.8 s) would pass the deadline: the last one ends at 0.7
+    assert client.run("acme/hello", input={}, timeout=0.7) == "late but in time"
+    assert time.monotonic() - started < 0.7 + 0.1
+    assert requests_to(httpserver, "POST", "/v1/predictions/p1/cancel") == []
+
+
+@pytest.mark.parametrize("call", ["stream", "run-wait-false"])
+def test_a_create_answered_after_the_deadline_is_canceled(
+    tclient: replicate.Replicate, tserver: HTTPServer, call: str
+) -> None:
+    created = prediction(tserver, status="starting")
+    created["urls"]["stream"] = tserver.url_for("/stream/p1")
+
+    def slow_create(request: Request) -> Response:
+        time.sleep(0.5)
+        return json_response(created, 201)
+
+    tserver.expect_request("/v1/models/acme/hello/predictions").respond_with_handler(slow_create)
+    tserver.expect_request("/v1/predictions/p1/cancel", method="POST").respond_with_json(
+        prediction(tserver, status="canceled")
+    )
+    with pytest.raises(replicate.PredictionTimeoutError) as info:
+        if call == "stream":
+            list(tclient.stream("acme/hello", input={}, timeout=0.2))
+        else:
+            tclient.run("acme/hello", input={}, wait=False, timeout=0.2)
+    assert not isinstance(info.value, replicate.APITimeoutError)
+    assert info.value.prediction_id == "p1"
+    assert len(requests_to(tserver, "POST", "/v1/predictions/p1/cancel")) == 1
+    assert requests_to(tserver, "GET", "/stream/p1") == []
+
+
+def test_a_status_unknown_for_too_long_gives_up_and_cancels(
+    client: replicate.Replicate,
+    httpserver: HTTPServer,
+    fast_poll: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(replicate._run, "UNKNOWN_STATUS_LIMIT", 0.1)
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(prediction(httpserver, status="starting"), 201)
+    )
+    httpserver.expect_request("/v1/predictions/p1", method="GET").respond_with_json(
+        prediction(httpserver, status="warming_up_somewhere_new")
+    )
+    httpserver.expect_request("/v1/predictions/p1/cancel", method="POST").respond_with_json(
+        prediction(httpserver, status="canceled")
+    )
+    started = time.monotonic()
+    with pytest.raises(replicate.ReplicateError, match="warming_up_somewhere_new"):
+        client.run("acme/hello", input={})
+    assert 0.1 <= time.monotonic() - started < 1.0
+    assert len(requests_to(httpserver, "POST", "/v1/predictions/p1/cancel")) == 1
+
+
+def test_a_poll_that_fails_for_good_cancels(
+    client: replicate.Replicate, httpserver: HTTPServer, fast_poll: None
+) -> None:
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(prediction(httpserver, status="starting"), 201)
+    )
+    httpserver.expect_request("/v1/predictions/p1", method="GET").respond_with_response(
+        json_response({"detail": "who?"}, 403)
+    )
+    httpserver.expect_request("/v1/predictions/p1/cancel", method="POST").respond_with_json(
+        prediction(httpserver, status="canceled")
+    )
+    with pytest.raises(replicate.PermissionDeniedError):
+        client.run("acme/hello", input={})
+    assert len(requests_to(httpserver, "POST", "/v1/predictions/p1/cancel")) == 1
+
+
+def test_on_update_raising_cancels(
+    client: replicate.Replicate, httpserver: HTTPServer, fast_poll: None
+) -> None:
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(prediction(httpserver, status="starting"), 201)
+    )
+    httpserver.expect_request("/v1/predictions/p1", method="GET").respond_with_json(
+        prediction(httpserver, status="processing", logs="50%")
+    )
+    httpserver.expect_request("/v1/predictions/p1/cancel", method="POST").respond_with_json(
+        prediction(httpserver, status="canceled")
+    )
+
+    def progress(p: Prediction) -> None:
+        if p.logs:
+            raise RuntimeError("progress bar broke")
+
+    with pytest.raises(RuntimeError, match="progress bar broke"):
+        client.run("acme/hello", input={}, on_update=progress)
+    assert len(requests_to(httpserver, "POST", "/v1/predictions/p1/cancel")) == 1
+
+
+def test_on_update_sees_logs_and_output_while_streaming(
     client: replicate.Replicate, httpserver: HTTPServer
 ) -> None:
     created = prediction(httpserver, status="starting")
     created["urls"]["stream"] = httpserver.url_for("/stream/p1")
     httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
-        json_response(created, 201)
+        json_response(created, 202)
     )
-
-    def slow_stream(request: Request) -> Response:
-        def body() -> Iterator[bytes]:
-            yield b"event: output\nid: 1\ndata: a\n\n"
-            time.sleep(1.0)
-            yield b"event: done\ndata: {}\n\n"
-
-        return Response(body(), content_type="text/event-stream")
-
-    httpserver.expect_request("/stream/p1").respond_with_handler(slow_stream)
-    httpserver.expect_request("/v1/predictions/p1/cancel", method="POST").respond_with_json(
-        prediction(httpserver, status="canceled")
+    httpserver.expect_request("/stream/p1").respond_with_response(
+        Response(
+            "event: logs\nid: 1:0\ndata: loading\n\n"
+            "event: output\nid: 1:1\ndata: he\n\n"
+            "event: output\nid: 1:2\ndata: llo\n\n"
+            "event: done\nid: 1:3\ndata: {}\n\n",
+            content_type="text/event-stream",
+        )
     )
-    with pytest.raises(replicate.PredictionTimeoutError):
-        for _ in client.stream("acme/hello", input={}, timeout=0.3):
-            pass
-    time.sleep(0.8)
-    assert len(requests_to(httpserver, "POST", "/v1/predictions/p1/cancel")) == 1
+    httpserver.expect_request("/v1/predictions/p1").respond_with_json(
+        prediction(httpserver, status="succeeded", output=["he", "llo"], logs="loading\n")
+    )
+    updates: list[Prediction] = []
+    assert client.run("acme/hello", input={}, on_update=updates.append) == ["he", "llo"]
+    assert updates[0].status == "starting"
+    during = updates[1:-1]
+    assert during, "no update while the stream ran"
+    assert during[-1].status == "processing"
+    assert during[-1].logs == "loading"
+    assert during[-1].output == ["he", "llo"]
+    assert updates[-1].status == "succeeded"
+
+
+def test_options_are_checked_before_any_upload(
+    client: replicate.Replicate, httpserver: HTTPServer
+) -> None:
+    with pytest.raises(ValueError, match="wait"):
+        client.run("acme/hello", input={"image": b"\x89PNG"}, wait=2.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cancel_after"):
+        client.run("acme/hello", input={"image": b"\x89PNG"}, cancel_after=1)
+    with pytest.raises(ValueError, match="file_encoding_strategy"):
+        client.run("acme/hello", input={"image": b"\x89PNG"}, file_encoding_strategy="zip")
+    assert httpserver.log == []  # nothing uploaded, nothing created
+
+
+def test_prefer_wait_is_cut_to_the_deadline(
+    client: replicate.Replicate, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(
+            prediction(httpserver, status="succeeded", output="ok"),
+            201,
+            {"Preference-Applied": "wait=3"},
+        )
+    )
+    assert client.run("acme/hello", input={}, prefer="wait=30", timeout=3.5) == "ok"
+    assert httpserver.log[0][0].headers["Prefer"] == "wait=3"
+    assert client.run("acme/hello", input={}, prefer="wait=30") == "ok"
+    assert httpserver.log[1][0].headers["Prefer"] == "wait=30"
+
+
+def test_stream_checks_the_reference_and_options_before_iterating(
+    client: replicate.Replicate, httpserver: HTTPServer
+) -> None:
+    with pytest.raises(ValueError, match="owner/name"):
+        client.stream("not a reference", input={})
+    with pytest.raises(ValueError, match="cancel_after"):
+        client.stream("acme/hello", input={}, cancel_after=0)
+    with pytest.raises(TypeError, match="input"):
+        client.stream("acme/hello", input=["x"])  # type: ignore[arg-type]
+    assert httpserver.log == []
+
+
+def test_a_second_real_sigint_during_a_held_create_stops_at_once(
+    tclient: replicate.Replicate, tserver: HTTPServer
+) -> None:
+    import signal
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    release = threading.Event()
+
+    def held_create(request: Request) -> Response:
+        release.wait(3)
+        return json_response(prediction(tserver, status="processing"), 202)
+
+    tserver.expect_request("/v1/models/acme/hello/predictions").respond_with_handler(held_create)
+    main = threading.main_thread().ident
+    assert main is not None
+    timers = [
+        threading.Timer(delay, signal.pthread_kill, (main, signal.SIGINT)) for delay in (0.2, 0.4)
+    ]
+    started = time.monotonic()
+    try:
+        for timer in timers:
+            timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            tclient.run("acme/hello", input={})
+        elapsed = time.monotonic() - started
+    finally:
+        for timer in timers:
+            timer.cancel()
+        release.set()
+    # the first interrupt was held (the create kept going), the second stopped at once
+    assert 0.35 < elapsed < 1.0, elapsed
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+class _Ref:
+    """A v2-style reference object (owner, name, version), as ModelVersionIdentifier."""
+
+    def __init__(self, owner: str, name: str, version: str) -> None:
+        self.owner = owner
+        self.name = name
+        self.version = version
+
+
+def test_duck_typed_references_are_cached_by_what_they_name_not_their_id(
+    client: replicate.Replicate, httpserver: HTTPServer
+) -> None:
+    other = "a" * 64
+    for version, output in ((VERSION, "string"), (other, "integer")):
+        httpserver.expect_request(f"/v1/models/acme/hello/versions/{version}").respond_with_json(
+            {
+                "id": version,
+                "openapi_schema": {
+                    "components": {
+                        "schemas": {
+                            "Input": {"type": "object", "properties": {"text": {"type": output}}}
+                        }
+                    }
+                },
+            }
+        )
+    httpserver.expect_request("/v1/predictions", method="POST").respond_with_response(
+        json_response(
+            prediction(httpserver, status="succeeded", output="x"),
+            201,
+            {"Preference-Applied": "wait"},
+        )
+    )
+    ref = _Ref("acme", "hello", VERSION)
+    assert client.run(ref, input={"text": "a string"}) == "x"
+    # The same object now names another version (as a new object at a reused id() would).
+    ref.version = other
+    with pytest.raises(ValueError, match="integer"):
+        client.run(ref, input={"text": "a string"})
+    assert client.run(ref, input={"text": 7}) == "x"
+    posts = requests_to(httpserver, "POST", "/v1/predictions")
+    assert [json.loads(p.data)["version"] for p in posts] == [VERSION, other]
+    # fresh objects, likely at reused addresses, each run their own version
+    for _ in range(5):
+        assert client.run(_Ref("acme", "hello", VERSION), input={"text": "s"}) == "x"
+        assert client.run(_Ref("acme", "hello", other), input={"text": 1}) == "x"
+    versions = [
+        json.loads(p.data)["version"] for p in requests_to(httpserver, "POST", "/v1/predictions")
+    ]
+    assert versions[2:] == [VERSION, other] * 5

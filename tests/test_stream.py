@@ -21,7 +21,9 @@ import pytest
 from conftest import TOKEN
 
 import replicate
+from replicate import _stream
 from replicate._drivers import iter_sync
+from replicate._run import Deadline
 from replicate._stream import stream_events_flow
 from replicate.types import Prediction
 
@@ -305,6 +307,7 @@ def test_error_event_raises_model_error_with_the_prediction(
     ("reason", "status", "error_type"),
     [
         ("canceled", "canceled", replicate.PredictionCanceledError),
+        ("aborted", "aborted", replicate.PredictionAbortedError),
         ("error", "failed", replicate.ModelError),
     ],
 )
@@ -482,6 +485,31 @@ def test_a_model_that_does_not_stream_is_polled(
     assert server.hits(STREAM_PATH) == []
 
 
+def test_a_replay_older_than_the_remembered_ids_is_still_dropped(
+    server: ScriptServer, sclient: replicate.Replicate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the latest RECENT_IDS ids are kept; the API's ordered "<n>:<n>" ids cover the rest.
+    monkeypatch.setattr(_stream, "RECENT_IDS", 2)
+    server.route(PRED_PATH, json_response(prediction(server)))
+    events = [event("output", str(i), f"1690212292:{i}") for i in range(12)]
+    server.route(
+        STREAM_PATH,
+        sse(b"retry: 5\n\n", *events[:8], end="cut"),
+        sse(*events, DONE),  # replays from the start
+    )
+    assert [data for _, data in collect(sclient)] == [str(i) for i in range(12)]
+    assert server.hits(STREAM_PATH)[1]["last-event-id"] == "1690212292:7"
+
+
+def test_the_ids_kept_to_recognise_replays_are_bounded() -> None:
+    seen = _stream._Seen()
+    seen.add([f"id-{i}" for i in range(10 * _stream.RECENT_IDS)], "id-last")
+    assert len(seen.recent) == len(seen.recent_set) == _stream.RECENT_IDS
+    assert "id-0" not in seen and f"id-{10 * _stream.RECENT_IDS - 1}" in seen
+    seen.add(["7:3"], "7:3")
+    assert "7:1" in seen and "7:3" in seen and "7:4" not in seen and "8:0" not in seen
+
+
 # --- credentials ------------------------------------------------------------------------------
 
 
@@ -517,7 +545,7 @@ def test_the_deadline_raises_prediction_timeout_error(
     pred = Prediction.from_dict(body)
     got: list[str] = []
     start = time.monotonic()
-    flow = stream_events_flow(sclient, pred, deadline=start + 0.3)
+    flow = stream_events_flow(sclient, pred, deadline=Deadline(0.3))
     with pytest.raises(replicate.PredictionTimeoutError) as info:
         got.extend(str(e) for e in iter_sync(flow, sclient._transport))
     elapsed = time.monotonic() - start

@@ -6,9 +6,8 @@ import datetime as _dt
 from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._drivers import Sleep
 from .._sentinels import NOT_GIVEN, NotGiven
-from ..types import Page, Prediction, is_terminal
+from ..types import Page, Prediction
 from ._base import Resource, check_options, given, path_param
 
 if TYPE_CHECKING:
@@ -255,14 +254,17 @@ def poll_flow(
     interval: float,
     options: Mapping[str, Any],
 ) -> Generator[Action, Any, tuple[Response, Any]]:
-    """GET ``path`` until the object's status is terminal, sleeping ``interval`` between polls."""
+    """GET ``path`` until the object's status is terminal, sleeping ``interval`` between polls
+    (the SDK's one polling loop, ``_run.poll_flow``, with this resource's request options)."""
+    from .._run import poll_flow as poll
+
     request = resource._request("GET", path, options=options)
-    while True:
+
+    def fetch() -> Generator[Action, Any, tuple[Response, Any]]:
         response = yield from resource._send(request, options)
-        obj = response.parse(cast)
-        if is_terminal(getattr(obj, "status", None)):
-            return response, obj
-        yield Sleep(interval)
+        return response, response.parse(cast)
+
+    return (yield from poll(fetch, interval=interval))
 
 
 __all__ = ["Page", "Predictions"]
