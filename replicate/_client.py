@@ -8,7 +8,7 @@ import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from types import EllipsisType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import msgspec
 
@@ -50,6 +50,37 @@ AUTH_CHOICE_ENV = "REPLICATE_AUTH"
 POLL_INTERVAL_ENV = "REPLICATE_POLL_INTERVAL"
 DEFAULT_POLL_INTERVAL = 0.5
 RETRY_CHOICE_ENV = "REPLICATE_RETRY_POLICY"
+
+
+R = TypeVar("R")
+
+
+class _Resource(Generic[R]):
+    """A client attribute whose resource module loads on first access, then stays cached on
+    the instance (a non-data descriptor: the instance's own attribute wins afterwards)."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module = module
+        self.name = name
+        self.attr = ""
+
+    def __set_name__(self, owner: type, attr: str) -> None:
+        self.attr = attr
+
+    @overload
+    def __get__(self, client: None, owner: type) -> _Resource[R]: ...
+
+    @overload
+    def __get__(self, client: Replicate, owner: type) -> R: ...
+
+    def __get__(self, client: Replicate | None, owner: type) -> R | _Resource[R]:
+        if client is None:
+            return self
+        from importlib import import_module
+
+        resource: R = getattr(import_module(self.module, __package__), self.name)(client)
+        client.__dict__[self.attr] = resource
+        return resource
 
 
 class Replicate:
@@ -599,59 +630,15 @@ class Replicate:
 
     # --- resources (each module loads on first access) ----------------------------------------
 
-    @cached_property
-    def predictions(self) -> Predictions:
-        from .resources.predictions import Predictions
-
-        return Predictions(self)
-
-    @cached_property
-    def models(self) -> Models:
-        from .resources.models import Models
-
-        return Models(self)
-
-    @cached_property
-    def deployments(self) -> Deployments:
-        from .resources.deployments import Deployments
-
-        return Deployments(self)
-
-    @cached_property
-    def trainings(self) -> Trainings:
-        from .resources.trainings import Trainings
-
-        return Trainings(self)
-
-    @cached_property
-    def files(self) -> Files:
-        from .resources.files import Files
-
-        return Files(self)
-
-    @cached_property
-    def collections(self) -> Collections:
-        from .resources.collections import Collections
-
-        return Collections(self)
-
-    @cached_property
-    def hardware(self) -> HardwareResource:
-        from .resources.hardware import HardwareResource
-
-        return HardwareResource(self)
-
-    @cached_property
-    def account(self) -> AccountResource:
-        from .resources.account import AccountResource
-
-        return AccountResource(self)
-
-    @cached_property
-    def webhooks(self) -> Webhooks:
-        from .resources.webhooks import Webhooks
-
-        return Webhooks(self)
+    predictions: _Resource[Predictions] = _Resource(".resources.predictions", "Predictions")
+    models: _Resource[Models] = _Resource(".resources.models", "Models")
+    deployments: _Resource[Deployments] = _Resource(".resources.deployments", "Deployments")
+    trainings: _Resource[Trainings] = _Resource(".resources.trainings", "Trainings")
+    files: _Resource[Files] = _Resource(".resources.files", "Files")
+    collections: _Resource[Collections] = _Resource(".resources.collections", "Collections")
+    hardware: _Resource[HardwareResource] = _Resource(".resources.hardware", "HardwareResource")
+    account: _Resource[AccountResource] = _Resource(".resources.account", "AccountResource")
+    webhooks: _Resource[Webhooks] = _Resource(".resources.webhooks", "Webhooks")
 
     def search(
         self, *, query: str, limit: int | NotGiven = NOT_GIVEN, **options: Any
