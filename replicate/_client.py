@@ -28,8 +28,8 @@ from .builtin import DEFAULT_TRANSPORT
 from .exceptions import ReplicateError
 
 if TYPE_CHECKING:
+    from ._deadline import Deadline
     from ._outputs import FileHosts
-    from ._run import Deadline
     from ._sse import ServerSentEvent
     from ._use import Function, SchemaCache
     from .resources.account import AccountResource

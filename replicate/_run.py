@@ -22,17 +22,17 @@ What it promises:
 from __future__ import annotations
 
 import logging
-import math
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ._deadline import NO_DEADLINE, Deadline
 from ._drivers import Emit, EmitAll, Interrupted, Sleep
 from ._events import Event
 from ._http import Timeout
 from ._inputs import check_strategy, encode_input_flow
+from ._reference import Target, parse_reference
 from ._sentinels import NOT_GIVEN, NotGiven
 from .exceptions import (
     APIConnectionError,
@@ -40,11 +40,10 @@ from .exceptions import (
     ModelError,
     PredictionAbortedError,
     PredictionCanceledError,
-    PredictionTimeoutError,
     ReplicateError,
 )
 from .resources.predictions import create_headers, prediction_body
-from .types import Deployment, Model, Prediction, PredictionStatus, Version, is_terminal
+from .types import Prediction, PredictionStatus, is_terminal
 
 if TYPE_CHECKING:
     from ._client import Replicate
@@ -54,9 +53,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("replicate")
 
-_VERSION_ID = re.compile(r"^[0-9a-f]{64}$")
-_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
-_MODEL_REF = re.compile(rf"^(?P<owner>{_NAME})/(?P<name>{_NAME})(?::(?P<version>[0-9a-f]{{64}}))?$")
 KNOWN_STATUSES = frozenset(
     {
         PredictionStatus.STARTING,
@@ -73,200 +69,6 @@ UNKNOWN_STATUS_LIMIT = 600.0
 CANCEL_TIMEOUT = Timeout(connect=5.0, read=10.0)
 #: The shortest gap between two ``on_update`` calls made from events of a stream.
 UPDATE_INTERVAL = 0.1
-
-REFERENCE_FORMS = (
-    "'owner/name' (a model), 'owner/name:<64-hex version id>', a bare 64-hex version id, "
-    "or a Model, Version or Deployment object"
-)
-
-
-class Target:
-    """Where a prediction is created, parsed from a reference."""
-
-    __slots__ = ("_path", "deployment", "name", "owner", "schema", "version")
-
-    def __init__(
-        self,
-        *,
-        owner: str | None = None,
-        name: str | None = None,
-        version: str | None = None,
-        deployment: bool = False,
-        schema: dict[str, Any] | None = None,
-    ) -> None:
-        self.owner = owner
-        self.name = name
-        self.version = version
-        self.deployment = deployment
-        #: the version's OpenAPI schema when the reference carried it (a Version object)
-        self.schema = schema
-        self._path: str | None = None
-
-    @property
-    def path(self) -> str:
-        if self._path is None:
-            self._path = self._make_path()
-        return self._path
-
-    def _make_path(self) -> str:
-        from urllib.parse import quote
-
-        owner_name = f"{quote(self.owner or '', safe='')}/{quote(self.name or '', safe='')}"
-        if self.deployment:
-            return f"/deployments/{owner_name}/predictions"
-        if self.version is not None:
-            return "/predictions"
-        return f"/models/{owner_name}/predictions"
-
-    def key(self) -> tuple[Any, ...]:
-        """What the reference names: equal keys resolve to the same model version and schema."""
-        return (self.owner, self.name, self.version, self.deployment, self.schema is not None)
-
-    def __repr__(self) -> str:
-        if self.deployment:
-            return f"deployment {self.owner}/{self.name}"
-        if self.owner and self.version:
-            return f"{self.owner}/{self.name}:{self.version}"
-        return self.version or f"{self.owner}/{self.name}"
-
-
-_parsed: dict[str, Target] = {}
-
-
-def parse_reference(ref: object) -> Target:
-    """A Target from any accepted reference; a ValueError showing the forms otherwise."""
-    if isinstance(ref, str):
-        cached = _parsed.get(ref)
-        if cached is not None:
-            return cached
-        if len(_parsed) < 1024:
-            _parsed[ref] = target = _parse_string(ref)
-            return target
-        return _parse_string(ref)
-    return _parse_object(ref)
-
-
-def _parse_string(ref: str) -> Target:
-    ref_str = ref.strip()
-    if _VERSION_ID.match(ref_str):
-        return Target(version=ref_str)
-    match = _MODEL_REF.match(ref_str)
-    if match:
-        return Target(owner=match["owner"], name=match["name"], version=match["version"])
-    raise ValueError(f"Invalid model reference {ref!r}; expected {REFERENCE_FORMS}")
-
-
-def _parse_object(ref: object) -> Target:
-    if isinstance(ref, Version):
-        if not ref.id:
-            raise ValueError("the Version object has no id")
-        return Target(version=ref.id, schema=ref.openapi_schema)
-    if isinstance(ref, Model):
-        if not ref.owner or not ref.name:
-            raise ValueError("the Model object has no owner/name")
-        return Target(owner=ref.owner, name=ref.name)
-    if isinstance(ref, Deployment):
-        if not ref.owner or not ref.name:
-            raise ValueError("the Deployment object has no owner/name")
-        return Target(owner=ref.owner, name=ref.name, deployment=True)
-    owner = getattr(ref, "owner", None)
-    name = getattr(ref, "name", None)
-    if isinstance(owner, str) and isinstance(name, str):  # v2's Model / ModelVersionIdentifier
-        version = getattr(ref, "version", None) or getattr(ref, "id", None)
-        if version is not None and not isinstance(version, str):
-            version = getattr(version, "id", None)
-        return Target(owner=owner, name=name, version=version or None)
-    raise ValueError(f"Invalid model reference {ref!r}; expected {REFERENCE_FORMS}")
-
-
-# --- deadlines ----------------------------------------------------------------------------------
-
-
-class Deadline:
-    """The caller's bound on a whole call, in monotonic seconds (``at`` None: unbounded).
-
-    The one place where time left turns into request timeouts (:meth:`clip`), waits
-    (:meth:`cut`), sync-mode windows (:meth:`wait_window`) and the error (:meth:`error`).
-    ``send_flow(deadline=...)`` clips each attempt and makes no retry whose wait would reach past
-    it; :meth:`retries_only` gives a view that bounds the retries but not the attempts (the
-    create, whose answer must be read whatever the deadline says).
-    """
-
-    __slots__ = ("at", "seconds")
-
-    def __init__(self, seconds: float | None) -> None:
-        if seconds is not None:
-            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-                raise TypeError(f"timeout must be a number of seconds, not {seconds!r}")
-            if not seconds > 0:
-                raise ValueError(f"timeout must be > 0 seconds, got {seconds!r}")
-        self.seconds = seconds
-        self.at = None if seconds is None else time.monotonic() + seconds
-
-    def remaining(self) -> float | None:
-        return None if self.at is None else self.at - time.monotonic()
-
-    def expired(self, slack: float = 0.0) -> bool:
-        """Whether the deadline has passed (or will within ``slack`` seconds)."""
-        return self.at is not None and time.monotonic() + slack >= self.at
-
-    def clip(self, timeout: Timeout) -> Timeout:
-        """Per-request timeouts that end no later than the deadline."""
-        left = self.remaining()
-        if left is None:
-            return timeout
-        left = max(left, 0.001)
-        connect = left if timeout.connect is None else min(timeout.connect, left)
-        read = left if timeout.read is None else min(timeout.read, left)
-        return Timeout(connect=connect, read=read)
-
-    def cut(self, seconds: float, prediction_id: str | None) -> float:
-        """A wait cut to the time left; the deadline's error when no time is left."""
-        left = self.remaining()
-        if left is None:
-            return seconds
-        if left <= 0:
-            raise self.error(prediction_id)
-        return min(seconds, left)
-
-    def check(self, prediction_id: str | None, slack: float = 0.0) -> None:
-        """Raise the deadline's error if it has passed (or will within ``slack`` seconds)."""
-        if self.expired(slack):
-            raise self.error(prediction_id)
-
-    def wait_window(self, wait: int | None) -> int | None:
-        """The sync-mode window (1..60 s) that fits in what is left of the deadline."""
-        left = self.remaining()
-        if left is None:
-            return wait
-        fit = max(1, min(60, math.floor(left)))
-        return fit if wait is None else min(wait, fit)
-
-    def retries_only(self) -> Deadline:
-        return _RetryBound(self)
-
-    def error(self, prediction_id: str | None) -> PredictionTimeoutError:
-        what = f"prediction {prediction_id}" if prediction_id else "the prediction"
-        return PredictionTimeoutError(
-            f"{what} did not finish within timeout={self.seconds} s; it was canceled",
-            prediction_id=prediction_id,
-        )
-
-
-class _RetryBound(Deadline):
-    """A deadline that bounds retry waits, while each attempt keeps its own timeouts."""
-
-    __slots__ = ()
-
-    def __init__(self, deadline: Deadline) -> None:
-        self.seconds = deadline.seconds
-        self.at = deadline.at
-
-    def clip(self, timeout: Timeout) -> Timeout:
-        return timeout
-
-
-NO_DEADLINE = Deadline(None)
 
 
 # --- terminal statuses --------------------------------------------------------------------------

@@ -21,9 +21,9 @@ from .exceptions import APIConnectionError, APIError
 if TYPE_CHECKING:
     from ._auth import AuthProvider
     from ._config import ClientConfig
+    from ._deadline import Deadline
     from ._http import Request, Response, Timeout
     from ._retry import RetryPolicy
-    from ._run import Deadline
 
 log = logging.getLogger("replicate")
 

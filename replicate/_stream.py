@@ -35,7 +35,7 @@ answers with an error status (its stream may have expired; its output has not). 
 error status, or a response that is not ``text/event-stream``, on the first request raises the
 typed error.
 
-``deadline`` (a :class:`~replicate._run.Deadline`) bounds the whole flow, waits, retries and
+``deadline`` (a :class:`~replicate._deadline.Deadline`) bounds the whole flow, waits, retries and
 reads included: past it the flow raises :class:`~replicate.PredictionTimeoutError`; canceling
 the prediction is the caller's job (``_run.guarded``). Each HTTP read waits at most the time left
 at the moment its request was sent.
@@ -49,10 +49,11 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from ._deadline import NO_DEADLINE, Deadline
 from ._decode import snippet
 from ._drivers import CloseResponse, Emit, EmitAll, Flow, NextChunk, ReadBody, Sleep
 from ._http import Timeout
-from ._run import NO_DEADLINE, Deadline, failure, finish, poll_flow, prediction_fetch
+from ._run import failure, finish, poll_flow, prediction_fetch
 from ._sentinels import NOT_GIVEN, NotGiven
 from ._sse import ServerSentEvent, SSEDecoder
 from .exceptions import (

@@ -15,17 +15,15 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._deadline import NO_DEADLINE, Deadline
 from ._drivers import iter_sync
+from ._reference import Target, parse_reference
 from ._run import (
-    NO_DEADLINE,
-    Deadline,
-    Target,
     Watcher,
     cancel_flow,
     create_flow,
     finish,
     guarded,
-    parse_reference,
     prepare_create,
     run_flow,
     wait_flow,

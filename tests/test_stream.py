@@ -22,8 +22,8 @@ from conftest import TOKEN
 
 import replicate
 from replicate import _stream
+from replicate._deadline import Deadline
 from replicate._drivers import iter_sync
-from replicate._run import Deadline
 from replicate._stream import stream_events_flow
 from replicate.types import Prediction
 
