@@ -561,7 +561,8 @@ def run_flow(
         prediction = yield from guarded(
             client,
             prediction.id,
-            wait_flow(client, prediction, deadline=deadline, watcher=watcher),
+            # wait=False behaves as in v2: no Prefer header, then polling until done
+            wait_flow(client, prediction, deadline=deadline, watcher=watcher, use_stream=spec.sync),
         )
     finish(prediction)
     return client._decode_output(prediction.output, output_schema, use_file_output=use_file_output)

@@ -932,3 +932,21 @@ def test_duck_typed_references_are_cached_by_what_they_name_not_their_id(
         json.loads(p.data)["version"] for p in requests_to(httpserver, "POST", "/v1/predictions")
     ]
     assert versions[2:] == [VERSION, other] * 5
+
+
+def test_wait_false_polls_even_when_the_model_streams(
+    client: replicate.Replicate, httpserver: HTTPServer, fast_poll: None
+) -> None:
+    created = prediction(httpserver)
+    created["urls"]["stream"] = httpserver.url_for("/stream/p1")
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(created, 201)
+    )
+    httpserver.expect_request("/v1/predictions/p1").respond_with_handler(
+        sequence(
+            prediction(httpserver, status="processing"),
+            prediction(httpserver, status="succeeded", output="ok"),
+        )
+    )
+    assert client.run("acme/hello", input={}, wait=False) == "ok"
+    assert requests_to(httpserver, "GET", "/stream/p1") == []  # v2's behaviour: polling
