@@ -7,7 +7,7 @@ load on first use, so importing stays cheap.
 from __future__ import annotations
 
 from . import exceptions
-from ._version import __version__
+from ._version import __title__, __version__
 from .exceptions import (
     APIConnectionError,
     APIError,
@@ -16,7 +16,9 @@ from .exceptions import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BodyNotReplayableError,
     ConflictError,
+    InputValidationError,
     InternalServerError,
     MissingTokenError,
     ModelError,
@@ -33,14 +35,16 @@ from .exceptions import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from . import types, webhooks
+    from . import resources, types, webhooks
     from ._auth import AuthProvider, TokenAuth
     from ._client import Client, Replicate
-    from ._config import ClientConfig
+    from ._compat import NoneType, file_from_path
+    from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig
     from ._default import default_client, run, stream, use
     from ._events import Event
     from ._files import FileOutput, get_path_url
     from ._http import Headers, Request, Response, SyncByteStream, SyncTransport, Timeout
+    from ._reference import ModelVersionIdentifier
     from ._response import APIResponse, BinaryAPIResponse
     from ._retry import DefaultRetryPolicy, RetryPolicy
     from ._sentinels import NOT_GIVEN, NotGiven, Omit, not_given, omit
@@ -55,6 +59,8 @@ if TYPE_CHECKING:
     from .resources.models import Models
     from .resources.predictions import Predictions
     from .resources.trainings import Trainings
+    from .types import Model, Version
+    from .types import ReplicateObject as BaseModel
     from .webhooks import WebhookVerificationError
 
     # The default client's resources, looked up on each access (see __getattr__).
@@ -68,6 +74,8 @@ if TYPE_CHECKING:
     account: AccountResource
 
 __all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
     "NOT_GIVEN",
     "APIConnectionError",
     "APIError",
@@ -78,7 +86,9 @@ __all__ = [
     "AuthProvider",
     "AuthenticationError",
     "BadRequestError",
+    "BaseModel",
     "BinaryAPIResponse",
+    "BodyNotReplayableError",
     "Client",
     "ClientConfig",
     "ConflictError",
@@ -87,9 +97,13 @@ __all__ = [
     "EventType",
     "FileOutput",
     "Headers",
+    "InputValidationError",
     "InternalServerError",
     "MissingTokenError",
+    "Model",
     "ModelError",
+    "ModelVersionIdentifier",
+    "NoneType",
     "NotFoundError",
     "NotGiven",
     "Omit",
@@ -111,14 +125,18 @@ __all__ = [
     "Timeout",
     "TokenAuth",
     "UnprocessableEntityError",
+    "Version",
     "WebhookVerificationError",
+    "__title__",
     "__version__",
     "default_client",
     "exceptions",
+    "file_from_path",
     "get_path_url",
     "hookimpl",
     "not_given",
     "omit",
+    "resources",
     "run",
     "stream",
     "types",
@@ -164,6 +182,16 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "APIResponse": ("._response", "APIResponse"),
     "BinaryAPIResponse": ("._response", "BinaryAPIResponse"),
     "SyncPage": (".pagination", "SyncPage"),
+    "resources": (".resources", None),
+    # v2's top-level names that live elsewhere here.
+    "BaseModel": (".types", "ReplicateObject"),
+    "Model": (".types", "Model"),
+    "Version": (".types", "Version"),
+    "ModelVersionIdentifier": ("._reference", "ModelVersionIdentifier"),
+    "DEFAULT_TIMEOUT": ("._config", "DEFAULT_TIMEOUT"),
+    "DEFAULT_MAX_RETRIES": ("._config", "DEFAULT_MAX_RETRIES"),
+    "NoneType": ("._compat", "NoneType"),
+    "file_from_path": ("._compat", "file_from_path"),
 }
 
 # The default client's resources (``replicate.predictions.create(...)``, as in v2). Resolved on

@@ -32,9 +32,13 @@ class AuthProvider(Protocol):
     """Supplies the headers that authenticate a request.
 
     ``auth_headers`` is called for each attempt whose URL is in the client's auth scope (the API
-    origin and its allowlist), never for other hosts. It may raise
+    origin and its allowlist), never for other hosts, with ``request.content`` at its start: a
+    seekable file body may be read (it is sought back before it is sent), a one-shot body (an
+    iterator, a file that cannot seek) must be left unread. It may raise
     :class:`~replicate.MissingTokenError`. An optional ``refresh(request, response) -> bool`` is
-    called once when the API answers 401; returning True sends the request again with new headers.
+    called once when the API answers 401; returning True sends the request again with new headers
+    (or, for a one-shot body, raises :class:`~replicate.BodyNotReplayableError` instead).
+    See ``replicate.hookspecs.replicate_auth_provider``.
     """
 
     def auth_headers(self, request: Request) -> Mapping[str, str]: ...

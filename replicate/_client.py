@@ -20,7 +20,7 @@ from ._drivers import Flow, drive_sync
 from ._http import Body, Headers, Request, Response, SyncTransport, Timeout
 from ._plugins import TRANSPORT_ENV, Plugins
 from ._redact import Secret
-from ._response import APIResponse
+from ._response import APIResponse, Deferred, ResponseContextManager
 from ._retry import RetryPolicy
 from ._send import Sender, send_flow
 from ._sentinels import NOT_GIVEN, NotGiven
@@ -214,6 +214,7 @@ class Replicate:
         self._transport, self._transport_name, self._owns_transport = transport
         self._closed = False
         self._raw = False
+        self._streamed = False
         self._sender = Sender(
             config=config,
             auth=auth,
@@ -460,14 +461,23 @@ class Replicate:
         return self.request("QUERY", url, **kwargs)
 
     def _execute(self, flow: Flow[tuple[Response, Any]]) -> Any:
-        """Drive a resource call's flow; hand back the value, or the raw response with it."""
+        """Drive a resource call's flow; hand back the value, or the raw response with it, or
+        (``with_streaming_response``) a context manager that drives the flow on entering."""
+        if self._streamed:
+            return ResponseContextManager(lambda: self._respond(flow))
+        return self._respond(flow)
+
+    def _respond(self, flow: Flow[tuple[Response, Any]]) -> Any:
         response, value = self._run(flow)
-        if self._raw and not isinstance(value, APIResponse):  # a download already is one
-            return APIResponse(response, value)
-        return value
+        if not self._raw or isinstance(value, APIResponse):  # a download already is one
+            return value
+        if isinstance(value, Deferred):  # streamed: decoded when asked
+            return APIResponse(response, deferred=value)
+        return APIResponse(response, value)
 
     def _plain(self) -> Replicate:
-        """This client, or a copy of it that returns plain values if this one is raw."""
+        """This client, or a copy of it that returns plain values if this one is raw or
+        streamed."""
         return self.with_options() if self._raw else self
 
     def _file_hosts(self) -> FileHosts:
@@ -518,6 +528,18 @@ class Replicate:
         raw = self.with_options()
         raw._raw = True
         return raw
+
+    @property
+    def with_streaming_response(self) -> Replicate:
+        """This client, but resource methods return a context manager whose ``__enter__``
+        sends the request and gives an :class:`~replicate.APIResponse` with the body not read
+        yet (read it with ``iter_bytes()``, ``iter_lines()``, ``read()``, ``parse()``...) and
+        whose ``__exit__`` closes the connection: ``with client.with_streaming_response.files
+        .download(...) as response:``. A list's response is its first page's
+        (``parse()`` gives the page, which iterates on across pages)."""
+        streamed = self.with_options()
+        streamed._raw = streamed._streamed = True
+        return streamed
 
     # --- running models -----------------------------------------------------------------------
 
@@ -608,8 +630,9 @@ class Replicate:
     ) -> Iterator[ServerSentEvent]:
         """Run a model and yield its Server-Sent Events (``output``, ``logs``...) as they come.
 
-        ``str(event)`` is the event's data, for every event (filter on ``event.event ==
-        "output"`` to print output only). An ``error`` event raises ModelError. The reference
+        ``str(event)`` is the data of an ``output`` event and ``""`` for any other, so
+        ``print(str(event), end="")`` prints the output alone (``event.event`` and
+        ``event.data`` give logs and the rest). An ``error`` event raises ModelError. The reference
         and options are checked now (a ValueError before any request); the prediction is
         created when iteration starts. On ``timeout`` or Ctrl-C the prediction is canceled
         before the error propagates. Stopping early (``break``, ``close()``) does not cancel

@@ -15,6 +15,8 @@ from ._version import __version__
 
 DEFAULT_BASE_URL = "https://api.replicate.com/v1"
 DEFAULT_MAX_RETRIES = 2
+#: The timeout of a client built without ``timeout``: 5 s to connect, 60 s to read (as in v2).
+DEFAULT_TIMEOUT = Timeout()
 BASE_URL_ENV = "REPLICATE_BASE_URL"
 
 

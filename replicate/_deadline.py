@@ -1,5 +1,15 @@
 """Deadlines: a caller's bound on a whole call, turned into request timeouts, waits and the
-error to raise."""
+error to raise.
+
+``timeout=`` on ``run``, ``stream`` and ``use`` bounds the whole call: the schema fetch, the
+uploads of input files, the polls, retries and stream reads end by the deadline itself, and the
+two requests that may still run past it (the create, whose answer carries the id of a prediction
+the server may have made, and the cancel sent on the way out) end by the deadline plus
+:data:`DEADLINE_GRACE`. A sync-mode window (``Prefer: wait=N``) is cut to whole seconds of what
+is left, so the server answers a create by the deadline. The bound is carried by each request's
+connect and read timeouts (the transport applies them per socket operation), and the flows check
+the deadline between the chunks of a stream.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +19,24 @@ import time
 from ._http import Timeout
 from .exceptions import PredictionTimeoutError
 
+#: How long past a call's deadline the create and the cancel may still run (seconds). The
+#: server answers a sync-mode create by the deadline (its window is cut to fit), and the answer
+#: still has to travel back; a cancel sent at the deadline needs one round trip. One second
+#: covers both on a slow link (a pooled connection: no new handshake) while keeping
+#: ``run(timeout=S)`` within S + 1 s whatever the server does.
+DEADLINE_GRACE = 1.0
+
 
 class Deadline:
     """The caller's bound on a whole call, in monotonic seconds (``at`` None: unbounded).
 
     The one place where time left turns into request timeouts (:meth:`clip`), waits
-    (:meth:`cut`), sync-mode windows (:meth:`wait_window`) and the error (:meth:`error`).
-    ``send_flow(deadline=...)`` clips each attempt and makes no retry whose wait would reach past
-    it; :meth:`retries_only` gives a view that bounds the retries but not the attempts (the
-    create, whose answer must be read whatever the deadline says).
+    (:meth:`cut`), sync-mode windows (:meth:`wait_window`) and the errors (:meth:`error`,
+    :meth:`not_created`, :meth:`create_unanswered`). ``send_flow(deadline=...)`` clips each
+    attempt and makes no retry whose wait would reach past it. Every request of a call ends by
+    the deadline, except the create and the cancel: :meth:`graced` gives the view they are sent
+    under, whose attempts end by the deadline plus :data:`DEADLINE_GRACE` (no retry starts past
+    the deadline itself), so that the answer of a create sent in time can still be read.
     """
 
     __slots__ = ("at", "seconds")
@@ -41,12 +60,7 @@ class Deadline:
     def clip(self, timeout: Timeout) -> Timeout:
         """Per-request timeouts that end no later than the deadline."""
         left = self.remaining()
-        if left is None:
-            return timeout
-        left = max(left, 0.001)
-        connect = left if timeout.connect is None else min(timeout.connect, left)
-        read = left if timeout.read is None else min(timeout.read, left)
-        return Timeout(connect=connect, read=read)
+        return timeout if left is None else _cut_timeout(timeout, left)
 
     def cut(self, seconds: float, prediction_id: str | None) -> float:
         """A wait cut to the time left; the deadline's error when no time is left."""
@@ -63,26 +77,50 @@ class Deadline:
             raise self.error(prediction_id)
 
     def wait_window(self, wait: int | None) -> int | None:
-        """The sync-mode window (1..60 s) that fits in what is left of the deadline."""
+        """The sync-mode window that fits in what is left of the deadline: whole seconds, 1..60
+        and never more than is left; 0 when less than a second is left (no sync mode)."""
         left = self.remaining()
         if left is None:
             return wait
-        fit = max(1, min(60, math.floor(left)))
+        fit = max(0, min(60, math.floor(left)))
         return fit if wait is None else min(wait, fit)
 
-    def retries_only(self) -> Deadline:
-        return _RetryBound(self)
+    def graced(self) -> Deadline:
+        """This deadline for the create and the cancel: each attempt ends by the deadline plus
+        :data:`DEADLINE_GRACE`; retries are bounded by the deadline itself."""
+        return self if self.at is None else _Graced(self)
 
     def error(self, prediction_id: str | None) -> PredictionTimeoutError:
+        """The prediction was created but did not finish in time (the caller cancels it)."""
         what = f"prediction {prediction_id}" if prediction_id else "the prediction"
         return PredictionTimeoutError(
             f"{what} did not finish within timeout={self.seconds} s; it was canceled",
             prediction_id=prediction_id,
         )
 
+    def not_created(self, doing: str) -> PredictionTimeoutError:
+        """The deadline passed before the create was sent (while ``doing``)."""
+        return PredictionTimeoutError(
+            f"timeout={self.seconds} s passed while {doing}; no prediction was created"
+        )
 
-class _RetryBound(Deadline):
-    """A deadline that bounds retry waits, while each attempt keeps its own timeouts."""
+    def create_unanswered(self, request: str, sent_at: float) -> PredictionTimeoutError:
+        """The create (``request``, e.g. ``POST /models/o/n/predictions``) was sent at wall-clock
+        time ``sent_at`` and got no answer by the deadline plus the grace."""
+        after = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(sent_at - 60))
+        return PredictionTimeoutError(
+            f"the create request ({request}) got no answer within timeout={self.seconds} s "
+            f"(+{DEADLINE_GRACE:g} s grace), so the prediction may have been created, but its id "
+            "is unknown; the request was not sent again. To find it, look through "
+            f'client.predictions.list(created_after="{after}") (a minute before the request was '
+            "sent, to allow for clock skew) and cancel it with client.predictions.cancel(id) if "
+            "it is still running"
+        )
+
+
+class _Graced(Deadline):
+    """A deadline whose attempts may run :data:`DEADLINE_GRACE` past it (see
+    :meth:`Deadline.graced`); ``remaining`` and ``expired`` still answer for the deadline."""
 
     __slots__ = ()
 
@@ -91,7 +129,19 @@ class _RetryBound(Deadline):
         self.at = deadline.at
 
     def clip(self, timeout: Timeout) -> Timeout:
-        return timeout
+        left = self.remaining()
+        return timeout if left is None else _cut_timeout(timeout, left + DEADLINE_GRACE)
+
+    def graced(self) -> Deadline:
+        return self
+
+
+def _cut_timeout(timeout: Timeout, left: float) -> Timeout:
+    """``timeout`` with its connect and read timeouts at most ``left`` seconds (at least 1 ms)."""
+    left = max(left, 0.001)
+    connect = left if timeout.connect is None else min(timeout.connect, left)
+    read = left if timeout.read is None else min(timeout.read, left)
+    return Timeout(connect=connect, read=read)
 
 
 NO_DEADLINE = Deadline(None)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+
+from ._sentinels import NOT_GIVEN, NotGiven
 
 if TYPE_CHECKING:
     from ._client import Replicate
     from ._sse import ServerSentEvent
     from ._use import Function
+    from .types import Prediction
 
 _client: Replicate | None = None
 _lock = threading.Lock()
@@ -36,14 +39,64 @@ def set_default_client(client: Replicate | None) -> None:
         _client = client
 
 
-def run(ref: Any, **kwargs: Any) -> Any:
-    """``Replicate.run`` on the default client (see there)."""
-    return default_client().run(ref, **kwargs)
+# The module-level functions spell out the client methods' parameters (a test holds them equal)
+# so that help() and type checkers see them, without importing the client module until a call.
 
 
-def stream(ref: Any, **kwargs: Any) -> Iterator[ServerSentEvent]:
-    """``Replicate.stream`` on the default client (see there)."""
-    return default_client().stream(ref, **kwargs)
+def run(
+    ref: Any,
+    *,
+    input: Mapping[str, Any] | None = None,
+    wait: bool | int | NotGiven = NOT_GIVEN,
+    timeout: float | None = None,
+    on_update: Callable[[Prediction], Any] | None = None,
+    use_file_output: bool = True,
+    file_encoding_strategy: str | None = None,
+    prefer: str | NotGiven = NOT_GIVEN,
+    cancel_after: str | int | NotGiven = NOT_GIVEN,
+    webhook: str | NotGiven = NOT_GIVEN,
+    webhook_events_filter: list[str] | NotGiven = NOT_GIVEN,
+    stream: bool | NotGiven = NOT_GIVEN,
+) -> Any:
+    """Run a model on the default client and return its finished output (see
+    ``Replicate.run``)."""
+    return default_client().run(
+        ref,
+        input=input,
+        wait=wait,
+        timeout=timeout,
+        on_update=on_update,
+        use_file_output=use_file_output,
+        file_encoding_strategy=file_encoding_strategy,
+        prefer=prefer,
+        cancel_after=cancel_after,
+        webhook=webhook,
+        webhook_events_filter=webhook_events_filter,
+        stream=stream,
+    )
+
+
+def stream(
+    ref: Any,
+    *,
+    input: Mapping[str, Any],
+    timeout: float | None = None,
+    cancel_after: str | int | NotGiven = NOT_GIVEN,
+    webhook: str | NotGiven = NOT_GIVEN,
+    webhook_events_filter: list[str] | NotGiven = NOT_GIVEN,
+    file_encoding_strategy: str | None = None,
+) -> Iterator[ServerSentEvent]:
+    """Run a model on the default client and yield its Server-Sent Events (see
+    ``Replicate.stream``)."""
+    return default_client().stream(
+        ref,
+        input=input,
+        timeout=timeout,
+        cancel_after=cancel_after,
+        webhook=webhook,
+        webhook_events_filter=webhook_events_filter,
+        file_encoding_strategy=file_encoding_strategy,
+    )
 
 
 def use(

@@ -13,11 +13,11 @@ import base64
 import binascii
 import os
 import pathlib
-import secrets
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
+from ._save import write_atomically
 from .exceptions import APIConnectionError, ReplicateError
 
 if TYPE_CHECKING:
@@ -97,22 +97,7 @@ class FileOutput:
         raw = os.fspath(path)
         if target.is_dir() or raw.endswith(("/", os.sep)):
             target = target / self.filename
-        tmp = _temp_name(target)
-        chunks = iter(self)
-        try:
-            with tmp.open("xb") as fh:
-                for chunk in chunks:
-                    fh.write(chunk)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            chunks.close()
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
-            raise
+        write_atomically(target, iter(self))
         return target
 
     @property
@@ -308,11 +293,6 @@ def _check_length(response: Response, received: int, url: str) -> None:
             f"download of {redact_url(url)} ended after {received} of {expected} bytes",
             request=response.request,
         )
-
-
-def _temp_name(target: pathlib.Path) -> pathlib.Path:
-    """A fresh name for a temporary file next to ``target`` (created by the caller, ``xb``)."""
-    return target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
 
 
 def _main_type(content_type: str | None) -> str:

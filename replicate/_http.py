@@ -24,9 +24,10 @@ __all__ = [
     "Timeout",
 ]
 
-#: What a request body may be: bytes, a binary file (rewound for a retry when seekable), or an
-#: iterable of byte chunks. An iterable that is not its own iterator (a list, or an object whose
-#: ``__iter__`` starts over) can be sent again on retry; a one-shot iterator cannot.
+#: What a request body may be: bytes, a binary file, or an iterable of byte chunks. A resend (a
+#: retry, a redirect, a 401 refresh) rewinds a seekable file to where it started; an iterable
+#: that is not its own iterator (a list, or an object whose ``__iter__`` starts over) starts
+#: over. A one-shot iterator or a file that cannot seek is sent once only (see ``_send``).
 Body = bytes | BinaryIO | Iterable[bytes] | None
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE", "QUERY"})

@@ -7,9 +7,10 @@ JSON goes to the ``replicate_encode_input`` hook (plugins first, the built-in en
 An encoder answers with the replacement value, or with an :class:`Upload` for content to send
 through the files API. Hooks are synchronous and cannot send anything, so the flow collects the
 uploads and sends them all at once (one :class:`~replicate._drivers.Gather`), then puts each
-file's ``urls.get`` in its place. Everything that can go wrong without the network (an
-unencodable value, a text-mode file, a missing path, an oversized inline file) raises before
-any request is sent.
+file's ``urls.get`` in its place; under a run's deadline every upload ends by the deadline, and
+one cut short by it raises PredictionTimeoutError. Everything that can go wrong without the
+network (an unencodable value, a text-mode file, a missing path, an oversized inline file)
+raises before any request is sent.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ._drivers import Gather
 
 if TYPE_CHECKING:
     from ._client import Replicate
+    from ._deadline import Deadline
     from ._drivers import Flow
     from ._http import Request
 
@@ -129,13 +131,15 @@ def encode_input_flow(
     input: Mapping[str, Any],
     *,
     file_encoding_strategy: str | None = None,
+    deadline: Deadline | None = None,
 ) -> Flow[dict[str, Any]]:
     """The input as JSON-ready values, uploading the files in it (all at once) on the way.
 
     A flow: drive it with the client's driver, or ``yield from`` it in another flow. Raises
     TypeError naming the input (``"images[1]"``) for a value nothing can encode, and ValueError
     for an unknown ``file_encoding_strategy`` or a file too large to inline; both before any
-    request.
+    request. Under a ``deadline`` each upload (retries included) ends by it, and one it cuts
+    short raises its PredictionTimeoutError.
     """
     strategy = check_strategy(file_encoding_strategy)
     if not isinstance(input, Mapping):
@@ -146,17 +150,22 @@ def encode_input_flow(
     encoded = walker.walk_input(input)
     if walker.uploads:
         requests = [walker.request_for(i) for i in range(len(walker.uploads))]
-        urls = yield Gather([_upload_flow(client, request) for request in requests])
+        urls = yield Gather([_upload_flow(client, request, deadline) for request in requests])
         for container, key, pending in walker.slots:
             container[key] = urls[pending.index]
     return encoded
 
 
-def _upload_flow(client: Replicate, request: Request) -> Flow[str]:
-    from .exceptions import ReplicateError
+def _upload_flow(client: Replicate, request: Request, deadline: Deadline | None) -> Flow[str]:
+    from .exceptions import APIConnectionError, ReplicateError
     from .types import File
 
-    response = yield from client._send_flow(request)
+    try:
+        response = yield from client._send_flow(request, deadline=deadline)
+    except APIConnectionError as exc:
+        if deadline is not None and deadline.expired(slack=0.01):  # a timeout cut by the deadline
+            raise deadline.not_created("uploading the input files") from exc
+        raise
     file: File = response.parse(File)
     url = file.urls.get if file.urls is not None else None
     if not url:

@@ -4,7 +4,7 @@ creates its prediction."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from .types import Deployment, Model, Version
 
@@ -16,6 +16,29 @@ REFERENCE_FORMS = (
     "'owner/name' (a model), 'owner/name:<64-hex version id>', a bare 64-hex version id, "
     "or a Model, Version or Deployment object"
 )
+
+_V2_REF = re.compile(r"^(?P<owner>[^/]+)/(?P<name>[^/:]+)(:(?P<version>.+))?$")
+
+
+class ModelVersionIdentifier(NamedTuple):
+    """v2's reference to a model (``version=None``) or to one of its versions.
+
+    ``run``, ``use`` and ``stream`` accept it, as any object with ``owner`` and ``name``.
+    """
+
+    owner: str
+    name: str
+    version: str | None = None
+
+    @classmethod
+    def parse(cls, ref: str) -> ModelVersionIdentifier:
+        """Split ``owner/name`` or ``owner/name:version`` into its parts, as v2 does."""
+        match = _V2_REF.match(ref)
+        if not match:
+            raise ValueError(
+                f"Invalid reference to model version: {ref}. Expected format: owner/name:version"
+            )
+        return cls(match["owner"], match["name"], match["version"])
 
 
 class Target:

@@ -29,8 +29,9 @@ class RetryPolicy(Protocol):
     the seconds to wait before the next attempt, or None to give up (the error, or the status
     as a typed error, goes to the caller). ``attempt`` counts from 0.
 
-    The core never resends a body it cannot replay (a one-shot iterator), whatever the policy
-    says. Must be thread-safe: one policy serves every request of a client.
+    The core never resends a body it cannot replay (a one-shot iterator, a file that cannot
+    seek), whatever the policy says: it still asks, and logs the retry it skips. Must be
+    thread-safe: one policy serves every request of a client.
     """
 
     def retry_delay(

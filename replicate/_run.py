@@ -9,14 +9,17 @@ What it promises:
 - never an incomplete output: a terminal status ends the wait; ``failed``, ``canceled`` and
   ``aborted`` raise (one table: :func:`failure`); a status the SDK doesn't know yet is waited on,
   for a bounded time;
-- ``timeout=`` bounds the whole call (:class:`Deadline`): no poll, retry or reconnect wait and no
-  request after the create reaches past it. The create itself keeps the client's timeout, so
-  that the id of a prediction the server made is always learnt;
+- ``timeout=`` bounds the whole call (:class:`Deadline`): the schema fetch, the uploads, every
+  poll, retry and reconnect wait end by the deadline; the create and the cancel on the way out
+  end by the deadline plus :data:`~replicate._deadline.DEADLINE_GRACE` (1 s), the create's
+  sync-mode window cut to whole seconds of what is left so that the server answers it in time.
+  A create that got no answer by then raises PredictionTimeoutError saying that the prediction
+  may exist with an unknown id; a create is never sent twice;
 - whenever the SDK stops waiting before the prediction has finished (the deadline, Ctrl-C, a
   poll that fails for good, a status unknown for too long, an ``on_update`` callback raising),
   the prediction is canceled on the server before the error is raised (:func:`guarded`). An
-  interrupt during the create itself waits for the create's answer to learn the id; a second
-  interrupt stops at once.
+  interrupt during the create itself waits for the create's answer to learn the id (under a
+  deadline, until the deadline plus the grace); a second interrupt stops at once.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from ._sentinels import NOT_GIVEN, NotGiven
 from .exceptions import (
     APIConnectionError,
     APIError,
+    APITimeoutError,
     ModelError,
     PredictionAbortedError,
     PredictionCanceledError,
@@ -65,7 +69,8 @@ KNOWN_STATUSES = frozenset(
 )
 #: How long a status the SDK doesn't know is waited on before giving up.
 UNKNOWN_STATUS_LIMIT = 600.0
-#: HTTP timeouts of the cancel request sent on the way out of a deadline or an interrupt.
+#: HTTP timeouts of the cancel request sent on the way out of a deadline or an interrupt (under
+#: a deadline, cut to end by the deadline plus its grace).
 CANCEL_TIMEOUT = Timeout(connect=5.0, read=10.0)
 #: The shortest gap between two ``on_update`` calls made from events of a stream.
 UPDATE_INTERVAL = 0.1
@@ -110,13 +115,20 @@ def finish(prediction: Prediction) -> Prediction:
 # --- cancel, updates ----------------------------------------------------------------------------
 
 
-def cancel_flow(client: Replicate, prediction_id: str) -> Flow[None]:
-    """Cancel a prediction on the way out; a failure is logged, never raised over the cause."""
+def cancel_flow(
+    client: Replicate, prediction_id: str, deadline: Deadline = NO_DEADLINE
+) -> Flow[None]:
+    """Cancel a prediction on the way out; a failure is logged, never raised over the cause.
+
+    Under a deadline the cancel ends by the deadline plus its grace, and is not retried past it.
+    """
     request = client._build(
         "POST", f"/predictions/{quote(prediction_id, safe='')}/cancel", idempotent=True
     )
     try:
-        yield from client._send_flow(request, timeout=CANCEL_TIMEOUT, max_retries=1)
+        yield from client._send_flow(
+            request, timeout=CANCEL_TIMEOUT, max_retries=1, deadline=deadline.graced()
+        )
     except APIError as exc:
         log.warning("replicate: could not cancel prediction %s: %s", prediction_id, exc)
     else:
@@ -259,7 +271,8 @@ class CreateSpec:
         parts = list(self.prefer)
         if not isinstance(self.window, NotGiven):
             window = deadline.wait_window(self.window)
-            parts.insert(0, "wait" if window is None else f"wait={window}")
+            if window != 0:  # 0: less than a second left, too little for any window
+                parts.insert(0, "wait" if window is None else f"wait={window}")
         if parts:
             headers["Prefer"] = ", ".join(parts)
         if self.cancel_after is not None:
@@ -338,28 +351,34 @@ def create_flow(
     """Encode the input, create the prediction (shielded from interrupts) and report whether
     the answer already carries the complete output.
 
-    The create keeps the client's timeouts (a sync-mode one extended past its window): the
-    deadline bounds its retries and cuts its window, never the read of its answer, so the id of
-    a prediction the server made is always learnt. When the answer comes after the deadline and
-    the output is not complete, the prediction is canceled and PredictionTimeoutError raised.
+    The uploads end by the deadline (PredictionTimeoutError: nothing created). The create's
+    sync-mode window is cut to what is left, and its read ends by the deadline plus
+    :data:`~replicate._deadline.DEADLINE_GRACE`: enough for the answer of a server that holds
+    the request for its window. A create sent but unanswered by then raises
+    PredictionTimeoutError (the prediction may exist; its id is unknown); it is never sent
+    again. When the answer comes after the deadline and the output is not complete, the
+    prediction is canceled and PredictionTimeoutError raised.
     """
     encoded = yield from encode_input_flow(
-        client, input, file_encoding_strategy=spec.file_encoding_strategy
+        client, input, file_encoding_strategy=spec.file_encoding_strategy, deadline=deadline
     )
-    deadline.check(None)  # the uploads took it all: nothing has been created
+    if deadline.expired():
+        raise deadline.not_created("preparing the input")
     body: dict[str, Any] = {}
     if target.version is not None and not target.deployment:
         body["version"] = target.version
     body["input"] = encoded
     body.update(spec.extra)
     request = client._build("POST", target.path, json=body, headers=spec.headers(deadline))
+    sent_at = time.time()
     try:
-        response = yield from client._send_flow(
-            request, shield=True, deadline=deadline.retries_only()
-        )
+        response = yield from client._send_flow(request, shield=True, deadline=deadline.graced())
     except APIConnectionError as exc:
         if not exc.request_sent:
             raise
+        if isinstance(exc, APITimeoutError) and deadline.expired():
+            # The read was cut at the deadline plus the grace.
+            raise deadline.create_unanswered(f"POST {target.path}", sent_at) from exc
         # The server may have created it: say so, and never send the create again.
         raise type(exc)(
             f"{exc.message}. The request had been sent, so the prediction may have been "
@@ -376,7 +395,13 @@ def create_flow(
             except ReplicateError:
                 created = None
             if created is not None and created.id:
-                yield from cancel_flow(client, created.id)
+                yield from cancel_flow(client, created.id, deadline)
+        elif answer is None and interrupted.error is not None:
+            log.warning(
+                "replicate: interrupted while creating a prediction, and the create got no answer "
+                "(%s); it may have been created, with an id that is unknown",
+                interrupted.error,
+            )
         raise interrupted.interrupt
     prediction: Prediction = response.parse(Prediction)
     complete = prediction.status not in (None, PredictionStatus.STARTING) and (
@@ -389,7 +414,7 @@ def create_flow(
         )
     )
     if not complete and deadline.expired():
-        yield from cancel_flow(client, prediction.id)
+        yield from cancel_flow(client, prediction.id, deadline)
         raise deadline.error(prediction.id)
     return prediction, complete
 
@@ -520,10 +545,13 @@ def wait_flow(
     return final
 
 
-def guarded(client: Replicate, prediction_id: str, flow: Flow[Any]) -> Flow[Any]:
+def guarded(
+    client: Replicate, prediction_id: str, flow: Flow[Any], deadline: Deadline = NO_DEADLINE
+) -> Flow[Any]:
     """Run a waiting ``flow``; if it stops before the prediction has finished, for any reason
     (the deadline, an interrupt, a poll that failed for good, a status unknown for too long, a
-    callback raising), cancel the prediction before raising.
+    callback raising), cancel the prediction before raising (the cancel bounded by
+    ``deadline`` plus its grace).
 
     A ModelError means the prediction ended: nothing to cancel. A consumer that stops iterating
     (``GeneratorExit``: ``break``, ``close()``) cancels nothing: no request can be made from a
@@ -534,7 +562,7 @@ def guarded(client: Replicate, prediction_id: str, flow: Flow[Any]) -> Flow[Any]
     except (GeneratorExit, ModelError):
         raise
     except BaseException:
-        yield from cancel_flow(client, prediction_id)
+        yield from cancel_flow(client, prediction_id, deadline)
         raise
 
 
@@ -563,6 +591,7 @@ def run_flow(
             prediction.id,
             # wait=False behaves as in v2: no Prefer header, then polling until done
             wait_flow(client, prediction, deadline=deadline, watcher=watcher, use_stream=spec.sync),
+            deadline,
         )
     finish(prediction)
     return client._decode_output(prediction.output, output_schema, use_file_output=use_file_output)
@@ -606,7 +635,7 @@ def run(
     if target.version is not None and (target.owner or target.schema is not None):
         from ._use import resolve
 
-        resolved = resolve(client, ref)
+        resolved = resolve(client, ref, deadline)
         resolved.check(input)
         target = resolved.target
         output_schema = resolved.output_schema
@@ -638,7 +667,7 @@ def stream_flow(
 
     prediction, _ = yield from create_flow(client, target, input, spec, deadline=deadline)
     yield from guarded(
-        client, prediction.id, stream_events_flow(client, prediction, deadline=deadline)
+        client, prediction.id, stream_events_flow(client, prediction, deadline=deadline), deadline
     )
 
 

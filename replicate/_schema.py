@@ -25,6 +25,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from .exceptions import InputValidationError
+
 __all__ = [
     "InputValidationError",
     "dereference",
@@ -34,23 +36,6 @@ __all__ = [
 ]
 
 _LOCAL_REF = "#/"
-
-
-class InputValidationError(ValueError):
-    """The input does not fit the version's schema; ``errors`` lists each problem found."""
-
-    def __init__(self, errors: list[str]) -> None:
-        self.errors = list(errors)
-        if len(errors) == 1:
-            message = errors[0]
-        else:
-            message = "the input does not fit the model's schema:\n" + "\n".join(
-                f"  - {e}" for e in errors
-            )
-        super().__init__(message)
-
-    def __reduce__(self) -> Any:
-        return (type(self), (self.errors,))
 
 
 # --- dereferencing ------------------------------------------------------------------------------

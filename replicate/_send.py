@@ -16,7 +16,7 @@ from ._decode import status_error
 from ._drivers import CloseResponse, Flow, Interrupted, ReadBody, Send, Sleep
 from ._events import Event
 from ._redact import redact_url
-from .exceptions import APIConnectionError, APIError
+from .exceptions import APIConnectionError, APIError, BodyNotReplayableError
 
 if TYPE_CHECKING:
     from ._auth import AuthProvider
@@ -29,7 +29,9 @@ log = logging.getLogger("replicate")
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 10
-#: Extra read time granted past a sync-mode request's wait window before giving up on it.
+#: Extra read time granted past a sync-mode request's wait window before giving up on it. A
+#: call's deadline still cuts it: under ``run(timeout=)`` the create's read ends by the deadline
+#: plus ``_deadline.DEADLINE_GRACE`` (``Deadline.graced``).
 SYNC_MODE_GRACE = 10.0
 
 
@@ -86,18 +88,33 @@ def send_flow(
     is in flight, the flow returns the driver's :class:`~replicate._drivers.Interrupted` at
     once (no retry, no redirect), so the caller can see what the server answered.
 
+    Every resend (a retry, a redirect that keeps the body, a 401 that the auth provider's
+    ``refresh`` answered with True) first puts the body back at its start (``_Replay``), then
+    runs the preparers and ``auth_headers``, which thus see the whole body on every attempt; a
+    file body is rewound once more just before it is sent, in case they read it. A body that
+    can be read only once (a one-shot iterator, a file that cannot seek) is never resent: a
+    retry is not made (the attempt's own error is raised, and the skipped retry logged), and a
+    redirect or a refresh raises :class:`~replicate.BodyNotReplayableError`.
+
     Returns the final Response (2xx, or any status when ``raise_for_status`` is False); raises
     the typed status error or the transport's APIConnectionError otherwise.
     """
     timeout = _effective_timeout(request, timeout)
     observe = sender.observe if sender.observers else None
     debug = log.isEnabledFor(logging.DEBUG)
-    replay = _Replay(request.content)
+    replay = _NO_BODY if request.content is None else _Replay(request.content)
     attempt = 0
     redirects = 0
     allow_auth = True
     refreshed = False
+    # Why the coming attempt is a resend, None for the first: the previous attempt (``prepared``)
+    # and its response name it in a BodyNotReplayableError.
+    resend: str | None = None
+    prepared = request
+    last: Response | None = None
     while True:
+        if resend is not None:
+            replay.rewind(prepared, resend, last)
         prepared = request.copy()
         for prepare in sender.preparers:
             prepare(request=prepared, config=sender.config)
@@ -111,8 +128,8 @@ def send_flow(
         ):
             wire = prepared.copy()
             wire.headers.update(sender.auth.auth_headers(prepared))
-        if attempt or redirects:
-            replay.rewind(prepared)
+        if replay.file is not None:  # a hook may have read the file: send it from its start
+            replay.file.seek(replay.start)
         if debug:
             log.debug("%s %s (attempt %d)", prepared.method, redact_url(prepared.url), attempt + 1)
         if observe is not None:
@@ -130,6 +147,7 @@ def send_flow(
                 raise
             yield from _retry_sleep(sender, observe, prepared, None, exc, attempt, delay)
             attempt += 1
+            resend, last = f"was retried after {type(exc).__name__}", None
             continue
         if shield and isinstance(response, Interrupted):
             return response
@@ -149,12 +167,11 @@ def send_flow(
             if redirects > MAX_REDIRECTS:
                 raise APIError(f"too many redirects (more than {MAX_REDIRECTS})", prepared)
             request, allow_auth = _redirect(request, response, allow_auth)
-            if request.content is not None and not replay.possible:
-                raise APIError(
-                    f"{prepared.method} {redact_url(prepared.url)} was redirected, but its body "
-                    "was a one-shot stream that cannot be sent again",
-                    prepared,
-                )
+            resend, last = f"was redirected ({status})", response
+            if request.content is None:  # a 303 (or a POST's 301/302) drops the body
+                replay = _NO_BODY
+            elif replay.problem is not None:
+                raise replay.error(prepared, resend, response)
             if observe is not None:
                 observe(
                     Event(Event.REDIRECT, request=prepared, response=response, data=request.url)
@@ -163,10 +180,13 @@ def send_flow(
 
         if status == 401 and not refreshed and allow_auth:
             refresh = getattr(sender.auth, "refresh", None)
-            if refresh is not None and replay.possible and refresh(wire, response):
+            if refresh is not None and refresh(wire, response):
                 refreshed = True
                 if stream:
                     yield CloseResponse(response)
+                resend, last = "was refused (401), its credentials refreshed", response
+                if replay.problem is not None:
+                    raise replay.error(prepared, resend, response)
                 continue
 
         delay = _retry_delay(sender, replay, attempt, max_retries, prepared, response=response)
@@ -175,6 +195,7 @@ def send_flow(
                 yield CloseResponse(response)
             yield from _retry_sleep(sender, observe, prepared, response, None, attempt, delay)
             attempt += 1
+            resend, last = f"was retried after status {status}", response
             continue
         if not raise_for_status:
             return response
@@ -193,12 +214,25 @@ def _retry_delay(
     response: Response | None = None,
     error: BaseException | None = None,
 ) -> float | None:
-    """The policy's answer while retries are left and the body can be sent again; else None."""
-    if attempt >= max_retries or not replay.possible:
+    """The policy's answer while retries are left and the body can be sent again; else None.
+
+    A body that can be read only once turns a retry the policy wanted into None, logged.
+    """
+    if attempt >= max_retries:
         return None
-    return sender.retry_policy.retry_delay(
+    delay = sender.retry_policy.retry_delay(
         attempt=attempt, max_retries=max_retries, request=request, response=response, error=error
     )
+    if delay is not None and replay.problem is not None:
+        log.info(
+            "Not retrying %s %s (%s): its body cannot be sent again: %s",
+            request.method,
+            redact_url(request.url),
+            f"status {response.status_code}" if response is not None else type(error).__name__,
+            replay.problem,
+        )
+        return None
+    return delay
 
 
 def _past(deadline: Deadline | None, delay: float) -> bool:
@@ -285,25 +319,59 @@ def _effective_timeout(request: Request, timeout: Timeout) -> Timeout:
 
 
 class _Replay:
-    """Can a body be sent again, and how to put it back at its start."""
+    """Whether a request's body can be sent again, and how to put it back at its start.
 
-    __slots__ = ("_position", "possible")
+    None and bytes need nothing; an iterable that is not its own iterator (a list, the
+    multipart body of ``files.create``) starts over each time it is iterated; a seekable file
+    is sought back to the position it had when the flow began. A one-shot iterator or a file
+    that cannot seek can be read only once: ``problem`` says so, and such a body is never resent.
+    """
+
+    __slots__ = ("file", "problem", "start")
 
     def __init__(self, content: Any) -> None:
-        self._position: int | None = None
-        self.possible = True
+        #: The seekable file to rewind before each attempt, or None; ``start`` is its position.
+        self.file: Any = None
+        self.start = 0
+        #: Why the body cannot be sent again, or None when it can.
+        self.problem: str | None = None
         if content is None or isinstance(content, bytes):
             return
         if hasattr(content, "read"):
             try:
-                self._position = content.tell() if content.seekable() else None
+                position = content.tell() if content.seekable() else None
             except (AttributeError, OSError, ValueError):
-                self._position = None
-            self.possible = self._position is not None
-        elif iter(content) is content:  # a one-shot iterator
-            self.possible = False
+                position = None
+            if position is None:
+                self.problem = "it is a file that cannot seek (a pipe or a socket), read only once"
+            else:
+                self.file, self.start = content, position
+        elif iter(content) is content:
+            self.problem = "it is a one-shot iterator, read only once"
 
-    def rewind(self, request: Request) -> None:
-        content: Any = request.content
-        if self._position is not None and hasattr(content, "seek"):
-            content.seek(self._position)
+    def rewind(self, request: Request, why: str, response: Response | None) -> None:
+        """Put a file body back at its start; raise BodyNotReplayableError if that fails."""
+        if self.problem is not None:
+            raise self.error(request, why, response)
+        if self.file is not None:
+            try:
+                self.file.seek(self.start)
+            except (OSError, ValueError) as exc:  # closed meanwhile, or seekable no more
+                raise self.error(
+                    request, why, response, f"rewinding it failed ({type(exc).__name__}: {exc})"
+                ) from exc
+
+    def error(
+        self, request: Request, why: str, response: Response | None, problem: str | None = None
+    ) -> BodyNotReplayableError:
+        return BodyNotReplayableError(
+            f"{request.method} {redact_url(request.url)} {why}, but its body cannot be sent "
+            f"again: {problem or self.problem}. Bytes, a seekable file or a re-iterable body "
+            "can be resent",
+            request,
+            response=response,
+        )
+
+
+#: The replay of every request without a body: nothing to rewind, always resendable.
+_NO_BODY = _Replay(None)

@@ -58,8 +58,9 @@ class ServerSentEvent(msgspec.Struct, frozen=True, gc=False):
     empty ``id:`` line). ``retry`` is the reconnection time in milliseconds if this event's block
     carried a valid ``retry:`` field, else None.
 
-    ``str(event)`` is ``event.data`` for every event type (the v1 SDK returned ``""`` for all but
-    ``output`` events, which made ``print(event)`` loops print blank lines for ``done``).
+    ``str(event)`` is the data of an ``output`` event and ``""`` for every other event, as in the
+    official SDKs, so ``print(str(event), end="")`` prints the output alone; ``event.event`` and
+    ``event.data`` still give logs, errors and the rest.
     """
 
     event: str = "message"
@@ -68,7 +69,7 @@ class ServerSentEvent(msgspec.Struct, frozen=True, gc=False):
     retry: int | None = None
 
     def __str__(self) -> str:
-        return self.data
+        return self.data if self.event == "output" else ""
 
 
 _BOM = b"\xef\xbb\xbf"

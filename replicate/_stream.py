@@ -8,7 +8,8 @@ it: ``iter_sync(stream_events_flow(client, prediction), client._transport)`` yie
 What the consumer sees:
 
 * ``output``, ``logs``, ``message`` and any event name this SDK does not know are emitted as
-  :class:`~replicate.ServerSentEvent` objects, in order (``str(event)`` is the data);
+  :class:`~replicate.ServerSentEvent` objects, in order (``str(event)`` is an
+  ``output`` event's data, ``""`` for any other);
 * ``done`` ends the stream and is not emitted: ``{}`` is a normal end, ``{"reason": "canceled"}``
   raises :class:`~replicate.PredictionCanceledError`, ``{"reason": "aborted"}``
   :class:`~replicate.PredictionAbortedError` and ``{"reason": "error"}``

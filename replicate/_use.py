@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from ._deadline import NO_DEADLINE, Deadline
 from ._drivers import iter_sync
@@ -29,10 +30,12 @@ from ._run import (
     wait_flow,
 )
 from ._sentinels import NOT_GIVEN, NotGiven
-from .types import Deployment, Model, Prediction
+from .exceptions import APIConnectionError
+from .types import Deployment, Model, Prediction, Version
 
 if TYPE_CHECKING:
     from ._client import Replicate
+    from ._drivers import Flow
 
 
 class Resolved:
@@ -68,7 +71,8 @@ class Resolved:
 class SchemaCache:
     """Per-client cache of resolved references (one metadata request per version, then none).
 
-    Concurrent first uses of a reference wait for one fetch (a lock per key being resolved).
+    Concurrent first uses of a reference wait for one fetch (a lock per key being resolved),
+    each for no longer than its own deadline allows.
     """
 
     def __init__(self) -> None:
@@ -79,18 +83,26 @@ class SchemaCache:
     def get(self, key: Any) -> Resolved | None:
         return self._entries.get(key)
 
-    def get_or_resolve(self, key: Any, make: Callable[[], Resolved]) -> Resolved:
+    def get_or_resolve(
+        self, key: Any, make: Callable[[], Resolved], deadline: Deadline = NO_DEADLINE
+    ) -> Resolved:
         hit = self._entries.get(key)
         if hit is not None:
             return hit
         with self._lock:
             lock = self._pending.setdefault(key, threading.Lock())
         try:
-            with lock:
+            left = deadline.remaining()
+            if not lock.acquire(timeout=-1 if left is None else max(left, 0.0)):
+                # Another call's fetch of the same schema outlasted this call's deadline.
+                raise deadline.not_created("fetching the model's schema")
+            try:
                 hit = self._entries.get(key)
                 if hit is None:
                     hit = self._entries[key] = make()
                 return hit
+            finally:
+                lock.release()
         finally:
             with self._lock:
                 if self._pending.get(key) is lock:
@@ -105,17 +117,41 @@ def _key(ref: object) -> Any:
     return parse_reference(ref).key()
 
 
-def resolve(client: Replicate, ref: object) -> Resolved:
-    """The target and schema of a reference, fetching model/version metadata once per client."""
+def resolve(client: Replicate, ref: object, deadline: Deadline = NO_DEADLINE) -> Resolved:
+    """The target and schema of a reference, fetching model/version metadata once per client
+    (under a ``deadline``, each fetch ends by it: PredictionTimeoutError, nothing created)."""
     cache: SchemaCache = client._schema_cache
     key = _key(ref)
     hit = cache.get(key)
     if hit is not None:
         return hit
-    return cache.get_or_resolve(key, lambda: _resolve(client, ref))
+    return cache.get_or_resolve(key, lambda: _resolve(client, ref, deadline), deadline)
 
 
-def _resolve(client: Replicate, ref: object) -> Resolved:
+def _get_flow(client: Replicate, path: str, cast: Any, deadline: Deadline) -> Flow[Any]:
+    """One metadata GET under a call's deadline (a timeout cut by it is its error)."""
+    try:
+        response = yield from client._send_flow(client._build("GET", path), deadline=deadline)
+    except APIConnectionError as exc:
+        if deadline.expired(slack=0.01):
+            raise deadline.not_created("fetching the model's schema") from exc
+        raise
+    return response.parse(cast)
+
+
+def _model_path(owner: str, name: str) -> str:
+    return f"/models/{quote(owner, safe='')}/{quote(name, safe='')}"
+
+
+def _get_version(
+    client: Replicate, owner: str, name: str, version_id: str, deadline: Deadline
+) -> Version:
+    path = f"{_model_path(owner, name)}/versions/{quote(version_id, safe='')}"
+    version: Version = client._run(_get_flow(client, path, Version, deadline))
+    return version
+
+
+def _resolve(client: Replicate, ref: object, deadline: Deadline = NO_DEADLINE) -> Resolved:
     target = parse_reference(ref)
     schema = target.schema
     cog_version = getattr(ref, "cog_version", None)
@@ -124,15 +160,16 @@ def _resolve(client: Replicate, ref: object) -> Resolved:
         release = deployment.current_release if deployment is not None else None
         if release is not None and release.model and release.version:
             owner, _, name = release.model.partition("/")
-            version = client.models.versions.get(owner, name, release.version)
+            version = _get_version(client, owner, name, release.version, deadline)
             schema, cog_version = version.openapi_schema, version.cog_version
     elif target.version is not None and schema is None and target.owner and target.name:
-        version = client.models.versions.get(target.owner, target.name, target.version)
+        version = _get_version(client, target.owner, target.name, target.version, deadline)
         schema, cog_version = version.openapi_schema, version.cog_version
     elif target.version is None and target.owner and target.name:
         model = ref if isinstance(ref, Model) and ref.latest_version is not None else None
         if model is None:
-            model = client.models.get(target.owner, target.name)
+            path = _model_path(target.owner, target.name)
+            model = client._run(_get_flow(client, path, Model, deadline))
         latest = model.latest_version
         if latest is not None:
             schema, cog_version = latest.openapi_schema, latest.cog_version
@@ -167,6 +204,7 @@ class Run:
             client,
             self.id,
             wait_flow(client, self.prediction, deadline=deadline, watcher=watcher),
+            deadline,
         )
         self.prediction = client._run(flow)
         return self.prediction
@@ -259,12 +297,14 @@ class Function:
             return default_client()
         return self._bound
 
-    def _resolved(self, client: Replicate | None = None) -> Resolved:
+    def _resolved(
+        self, client: Replicate | None = None, deadline: Deadline = NO_DEADLINE
+    ) -> Resolved:
         client = client or self._client()
         memo = self._memo
         if memo is not None and memo[0] is client:
             return memo[1]
-        resolved = resolve(client, self._ref)
+        resolved = resolve(client, self._ref, deadline)
         self._memo = (client, resolved)
         return resolved
 
@@ -294,7 +334,7 @@ class Function:
         deadline = self._deadline(None)
         options = self._options
         spec = prepare_create(inputs, wait=options["wait"])
-        resolved = self._resolved(client)
+        resolved = self._resolved(client, deadline)
         resolved.check(inputs)
         return client._run(
             run_flow(
@@ -315,7 +355,7 @@ class Function:
     def _create(self, inputs: dict[str, Any], deadline: Deadline) -> Run:
         client = self._client()
         spec = prepare_create(inputs, wait=False)
-        resolved = self._resolved(client)
+        resolved = self._resolved(client, deadline)
         resolved.check(inputs)
         prediction, _ = client._run(
             create_flow(client, resolved.target, inputs, spec, deadline=deadline)
@@ -331,7 +371,10 @@ class Function:
         out = self._resolved(client).output_schema or {}
         item_schema = out.get("items") if isinstance(out, dict) else None
         flow = guarded(
-            client, prediction.id, stream_events_flow(client, prediction, deadline=deadline)
+            client,
+            prediction.id,
+            stream_events_flow(client, prediction, deadline=deadline),
+            deadline,
         )
         decode = client._decode_output
         for event in iter_sync(flow, client._transport):

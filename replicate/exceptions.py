@@ -18,11 +18,13 @@ urllib3 or typing.
     │   │   └── InternalServerError        5xx
     │   ├── APIConnectionError (request_sent)
     │   │   └── APITimeoutError
-    │   └── APIResponseValidationError
+    │   ├── APIResponseValidationError
+    │   └── BodyNotReplayableError (response)
     ├── ModelError (prediction)
     │   ├── PredictionCanceledError
     │   └── PredictionAbortedError
     ├── PredictionTimeoutError
+    ├── InputValidationError (errors; also a ValueError)
     ├── MissingTokenError
     └── PluginError
 """
@@ -43,7 +45,9 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BodyNotReplayableError",
     "ConflictError",
+    "InputValidationError",
     "InternalServerError",
     "MissingTokenError",
     "ModelError",
@@ -227,6 +231,28 @@ class APIResponseValidationError(APIError):
         )
 
 
+class BodyNotReplayableError(APIError):
+    """A request had to be sent again (redirected, or refused with a 401 that its auth
+    provider refreshed) but its body can be read only once (a one-shot iterator, a file that
+    cannot seek) or could not be put back at its start (a file closed meanwhile).
+
+    The request is not sent again. ``response`` is the answer that asked for the resend (None
+    after a network error). Bytes, a seekable file or a re-iterable body can be sent again.
+    """
+
+    response: Response | None
+
+    def __init__(
+        self, message: str, request: Request | None = None, *, response: Response | None = None
+    ) -> None:
+        super().__init__(message, request)
+        self.response = response
+
+    def __reduce__(self) -> Any:
+        # Like APIStatusError: the request and the response stay behind.
+        return (type(self), (self.message,))
+
+
 class ModelError(ReplicateError):
     """The prediction ended without succeeding; ``prediction`` holds its final state."""
 
@@ -322,3 +348,23 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
     if status_code >= 500:
         return InternalServerError
     return _STATUS_ERRORS.get(status_code, APIStatusError)
+
+
+class InputValidationError(ReplicateError, ValueError):
+    """The input does not fit the version's schema; ``errors`` lists each problem found.
+
+    Raised by ``run``/``use`` before any request is sent. Also a ``ValueError``, so code that
+    catches bad arguments that way keeps working."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = list(errors)
+        if len(errors) == 1:
+            message = errors[0]
+        else:
+            message = "the input does not fit the model's schema:\n" + "\n".join(
+                f"  - {e}" for e in errors
+            )
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.errors,))

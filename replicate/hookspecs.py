@@ -101,6 +101,17 @@ def replicate_auth_provider(config: ClientConfig) -> AuthProvider | None:
     called once per attempt and may raise :class:`~replicate.MissingTokenError` (or any
     ReplicateError), which propagates to the caller unchanged.
 
+    The body, for a provider that signs it: on every attempt, the first and each resend (a
+    retry, a redirect, a refresh), ``auth_headers`` sees ``request.content`` at its start. Bytes
+    can be read as they are; a seekable file may be read (the core seeks it back to its start
+    after ``auth_headers`` returns, before it is sent); a re-iterable body (a list, the multipart
+    body of ``files.create``) starts over each time it is iterated. A one-shot body, an iterator
+    (``iter(body) is body``) or a file whose ``seekable()`` is False, is consumed by reading it:
+    a provider must leave it unread. Such a body is sent once and never again: after a 401,
+    ``refresh`` is still called (so later requests get the fresh credentials), but if it returns
+    True the request is not resent and the caller gets :class:`~replicate.BodyNotReplayableError`
+    (with the 401 as ``response``).
+
     If the hook itself raises, building the client fails with that error.
     """
 
@@ -124,7 +135,8 @@ def replicate_prepare_request(request: Request, config: ClientConfig) -> None:
     """Adjust a request before each attempt is sent (headers for tracing, idempotency keys...).
 
     Fires for every attempt, retries and redirects included, after the core has set its own
-    headers and before auth is added (so a plugin never sees the token). Modify ``request`` in
+    headers and before auth is added (so a plugin never sees the token). The body is at its start,
+    as for ``auth_headers`` (see :func:`replicate_auth_provider`). Modify ``request`` in
     place (``request.headers[...] = ...``, ``request.extensions``); the return value is ignored.
 
     If it raises, the request is not sent and the exception propagates to the caller.
@@ -137,8 +149,9 @@ def replicate_observe(event: Event) -> None:
 
     Fires for each :class:`replicate.Event`: ``request`` (an attempt is about to be sent),
     ``response`` (a response arrived), ``error`` (an attempt failed at the network level),
-    ``retry`` (the core will sleep ``event.delay`` seconds and try again) and ``redirect``;
-    later issues add prediction events. Read-only: the return value is ignored, and an
+    ``retry`` (the core will sleep ``event.delay`` seconds and try again), ``redirect``, and
+    ``prediction`` (a new state of a prediction that ``run``/``use``/``stream`` waits on, in
+    ``event.data``). Read-only: the return value is ignored, and an
     exception in an observer is logged on the ``replicate`` logger and otherwise ignored.
     """
 

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from ._drivers import Flow
     from ._http import Body
 
+__all__ = ["Follow", "SyncCursorURLPage", "SyncCursorURLPageWithCreatedFilters", "SyncPage"]
+
 T = TypeVar("T")
 
 
@@ -123,6 +125,12 @@ class SyncPage(Generic[T]):
         more = ", more pages" if self.has_next_page() else ""
         kind = getattr(self._item_type, "__name__", "items")
         return f"<SyncPage of {len(self._page.results)} {kind}{more}>"
+
+
+# v2's page classes: ``predictions.list`` returns a ``SyncCursorURLPageWithCreatedFilters`` there
+# and the other lists a ``SyncCursorURLPage``; every list here returns a SyncPage.
+SyncCursorURLPage = SyncPage
+SyncCursorURLPageWithCreatedFilters = SyncPage
 
 
 def _items(

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Set up and run every test: the core's (tests/) and each plugin's (plugins/*/tests), plus ruff and
-# mypy. Extra arguments go to pytest.
+# mypy (on replicate/, and on tests/typing/: snippets whose type errors are expected). Extra
+# arguments go to pytest.
 EXTRAS="[dev]" source "$(dirname "$0")/_venv.sh"
 "$VENV/bin/ruff" check replicate tests plugins benchmarks examples
 "$VENV/bin/ruff" format --check replicate tests plugins benchmarks examples
 "$VENV/bin/mypy"
+"$VENV/bin/mypy" tests/typing  # the public API as a user's type checker sees it
 set +e
 "$VENV/bin/python" -m pytest "$@"
 rc=$?

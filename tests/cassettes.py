@@ -23,10 +23,9 @@ Typical use::
     for ex in load_all():
         print(ex.cassette, ex.method, ex.path, ex.status, len(ex.response_body))
 
-The directory is taken from ``$REPLICATE_CASSETTES_DIR``, else ``tests/fixtures/v1-cassettes``
-next to this file, else ``shared/reference/v1-cassettes`` beside the repository (``../shared``
-from the project root, where the team's reference material lives); :func:`cassette_dir` returns
-``None`` when none exists.
+The directory is ``v1-cassettes`` in the reference data (``reference.py``: ``../shared/reference``
+from the project root, or ``$REPLICATE_REFERENCE_DIR``); :func:`cassette_dir` returns ``None``
+when the reference data is not there.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ from __future__ import annotations
 import functools
 import gzip
 import json
-import os
 import zlib
 from collections import Counter
 from dataclasses import dataclass
@@ -43,6 +41,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import yaml
+
+try:
+    from tests import reference
+except ImportError:  # tests/ is not a package: pytest puts tests/ itself on sys.path
+    import reference
 
 __all__ = [
     "CassetteError",
@@ -54,11 +57,6 @@ __all__ = [
     "summary",
 ]
 
-ENV_VAR = "REPLICATE_CASSETTES_DIR"
-_CANDIDATE_DIRS = (
-    Path(__file__).resolve().parent / "fixtures" / "v1-cassettes",
-    Path(__file__).resolve().parents[2] / "shared" / "reference" / "v1-cassettes",
-)
 
 # Headers that describe the recorded transfer rather than the decoded body.
 _TRANSFER_HEADERS = frozenset(
@@ -164,16 +162,13 @@ def _first(headers: Headers, name: str) -> str | None:
 
 def cassette_dir() -> Path | None:
     """The cassette directory (see the module docstring), or ``None`` if there is none."""
-    env = os.environ.get(ENV_VAR)
-    if env:
-        path = Path(env)
-        if not path.is_dir():
-            raise CassetteError(f"${ENV_VAR}={env!r} is not a directory")
-        return path
-    for path in _CANDIDATE_DIRS:
-        if path.is_dir():
-            return path
-    return None
+    root = reference.directory()
+    if root is None:
+        return None
+    path = root / reference.CASSETTES_NAME
+    if not path.is_dir():
+        raise CassetteError(f"the reference data at {root} has no {reference.CASSETTES_NAME}/")
+    return path
 
 
 def cassette_files(directory: Path | None = None) -> list[Path]:

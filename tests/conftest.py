@@ -3,6 +3,9 @@
 Every test starts with the ``REPLICATE_*`` environment cleared and installed plugins switched
 off (``REPLICATE_PLUGINS=""``), so the machine's own setup never leaks into a result; tests
 about installed plugins set the variables they need.
+
+Tests marked ``reference`` need the reference data (``reference.py``): without it they are
+skipped, with one line saying what is missing, except under ``CI=true``, where that is an error.
 """
 
 from __future__ import annotations
@@ -11,12 +14,35 @@ import os
 from collections.abc import Iterator
 
 import pytest
+import reference
 from pytest_httpserver import HTTPServer
 
 import replicate
 from replicate import _default, _plugins
 
 TOKEN = "r8_TestTokenDoNotLeak0123456789"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        found = reference.directory()
+    except reference.ReferenceError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if found is None and os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        raise pytest.UsageError(
+            f"{reference.missing_message()}. CI=true: the tests that need it may not be skipped"
+        )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    found = reference.directory()
+    return f"reference data: {found}" if found else reference.missing_message()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("reference") is not None and not reference.available():
+        pytest.skip(reference.missing_message())
 
 
 @pytest.fixture(autouse=True)

@@ -332,8 +332,9 @@ def test_one_shot_body_not_resent_on_redirect(
     httpserver.expect_request("/v1/up", method="PUT").respond_with_data(
         "", status=307, headers={"Location": "/v1/up2"}
     )
-    with pytest.raises(replicate.APIError, match="redirect"):
+    with pytest.raises(replicate.BodyNotReplayableError, match=r"redirected.*one-shot"):
         client.put("/up", content=iter([b"a", b"b"]))
+    assert len(httpserver.log) == 1
 
 
 # --- missing and late tokens --------------------------------------------------------------------

@@ -477,6 +477,21 @@ def test_save_to_a_file_and_to_a_directory(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.png", "out 0.png"]
 
 
+def test_save_into_a_missing_folder_names_the_path_given(
+    client: replicate.Replicate, delivery: HTTPServer, tmp_path: Path
+) -> None:
+    delivery.expect_request("/pbxt/abc/out.png").respond_with_data(PNG)
+    out = FileOutput(delivery.url_for("/pbxt/abc/out.png"), client=client)
+    given = str(tmp_path / "missing" / "out.png")
+    with pytest.raises(FileNotFoundError) as info:
+        out.save(given)
+    assert info.value.filename == given
+    assert repr(given) in str(info.value) and "does not exist" in str(info.value)
+    assert ".part" not in str(info.value)  # never the internal temporary name
+    assert not (tmp_path / "missing").exists()
+    assert delivery.log == []  # nothing downloaded for nowhere to put it
+
+
 def test_filename_of_odd_urls() -> None:
     assert FileOutput("https://replicate.delivery/").filename == "output"
     assert FileOutput("https://replicate.delivery/a/..").filename == "output"

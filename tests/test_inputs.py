@@ -209,6 +209,16 @@ def test_the_same_file_twice_is_uploaded_once(
     }
 
 
+def test_uploads_send_no_metadata_part(httpserver: HTTPServer, client: replicate.Replicate) -> None:
+    # Input uploads go through the files.create body builder: no metadata, no metadata part.
+    files = FilesAPI()
+    serve(httpserver, files)
+    client.predictions.create(version=VERSION, input={"a": b"x"})
+    (upload,) = files.uploads
+    assert "metadata" not in upload["form"]
+    assert upload["form"]["filename"] == upload["filename"]
+
+
 def test_a_large_file_is_streamed_from_disk(
     httpserver: HTTPServer, client: replicate.Replicate, tmp_path: Path
 ) -> None:

@@ -71,7 +71,7 @@ class Upload:
             "content_type": self.form["type"][0],
             "size": self.size,
             "checksums": {"sha256": self.sha256},
-            "metadata": json.loads(self.form["metadata"][0]),
+            "metadata": json.loads(self.form["metadata"][0]) if "metadata" in self.form else {},
             "created_at": "2025-01-02T03:04:05.678Z",
             "expires_at": "2025-01-02T04:04:05.678Z",
             "urls": {"get": f"https://api.replicate.com/v1/files/{file_id}"},
@@ -159,8 +159,23 @@ def test_create_defaults(httpserver: HTTPServer, client: replicate.Replicate) ->
     assert up.form["filename"] == ["upload"]
     assert up.form["type"] == ["application/octet-stream"]
     assert up.file_type == "application/octet-stream"
-    assert up.form["metadata"] == ["{}"]
+    # No metadata given: no metadata part at all (as v2), not an empty ``{}``.
+    assert "metadata" not in up.form
+    assert up.part_order == ["filename", "type", "content"]
     assert up.data == b"\x00\x01\x02"
+
+
+def test_create_metadata_part_only_when_given(
+    httpserver: HTTPServer, client: replicate.Replicate
+) -> None:
+    uploads = serve_upload(httpserver)
+    client.files.create(content=b"a", metadata=None)
+    client.files.create(content=b"b", metadata={})
+    client.files.create(content=b"c", metadata={"k": [1, "two"]})
+    none, empty, listed = uploads
+    assert "metadata" not in none.form  # None is "not given", as in v2
+    assert empty.form["metadata"] == ["{}"]  # an explicit value is sent as given
+    assert json.loads(listed.form["metadata"][0]) == {"k": [1, "two"]}
 
 
 def test_create_empty_content(httpserver: HTTPServer, client: replicate.Replicate) -> None:

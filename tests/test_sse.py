@@ -327,9 +327,11 @@ def test_server_sent_event_object() -> None:
     }
 
 
-def test_str_is_the_data_for_every_event_type() -> None:
-    for name in ("output", "logs", "error", "done", "message", "whatever"):
-        assert str(ServerSentEvent(name, "payload")) == "payload"
+def test_str_is_the_data_of_output_events_only() -> None:
+    assert str(ServerSentEvent("output", "payload")) == "payload"
+    for name in ("logs", "error", "done", "message", "whatever"):
+        event = ServerSentEvent(name, "payload")
+        assert str(event) == "" and event.data == "payload"
     tokens = parse(b"event: output\ndata: Hel\n\nevent: output\ndata: lo\n\n")
     assert "".join(str(e) for e in tokens) == "Hello"
 

@@ -204,7 +204,7 @@ def sclient(
 
 
 def collect(client: replicate.Replicate) -> list[tuple[str, str]]:
-    return [(e.event, str(e)) for e in client.predictions.stream(PID)]
+    return [(e.event, e.data) for e in client.predictions.stream(PID)]
 
 
 # --- the happy path ---------------------------------------------------------------------------
@@ -248,7 +248,7 @@ def test_events_arrive_typed_and_in_order(
     server.route(PRED_PATH, json_response(prediction(server)))
     server.route(STREAM_PATH, sse(*_split(STREAM, how), pause=0.002 if how == "events" else 0))
     events = list(sclient.predictions.stream(PID))
-    assert [(e.event, str(e)) for e in events] == EXPECTED
+    assert [(e.event, e.data) for e in events] == EXPECTED
     assert all(isinstance(e, replicate.ServerSentEvent) for e in events)
     assert events[0].id == "1690212292:0"
     assert events[0].event == replicate.EventType.OUTPUT

@@ -270,3 +270,19 @@ def test_use_rejects_a_bad_reference_or_timeout_at_once() -> None:
         replicate.use("nope")
     with pytest.raises(ValueError, match="timeout"):
         replicate.use("acme/painter", timeout=-1)
+
+
+def test_a_schema_misfit_is_the_public_input_validation_error(
+    httpserver: HTTPServer, client: replicate.Replicate
+) -> None:
+    _model(httpserver)
+    painter = client.use("acme/painter")
+    with pytest.raises(replicate.InputValidationError) as info:
+        painter(prompt="p", mode="slow")
+    assert info.type is replicate.exceptions.InputValidationError
+    assert isinstance(info.value, replicate.ReplicateError)
+    assert isinstance(info.value, ValueError)
+    assert "mode" in str(info.value)
+    with pytest.raises(replicate.ReplicateError, match="prompt"):
+        painter(mode="fast")
+    assert requests_to(httpserver, "POST", "/v1/predictions") == []

@@ -14,6 +14,7 @@ from urllib.parse import quote
 import msgspec
 
 from .._http import Response as _Response
+from .._response import Deferred, decode_as
 from .._sentinels import NOT_GIVEN, NotGiven, Omit
 
 if TYPE_CHECKING:
@@ -69,27 +70,20 @@ def given(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if not isinstance(v, NotGiven)}
 
 
-def decode_as(response: Response, cast: Any) -> Any:
-    """The response body as ``cast``: None (no body), str (text), bytes, any msgspec type, or
-    :class:`~replicate.Response` for the response itself, untouched (still unread when sent
-    with ``stream=True``)."""
-    if cast is None:
-        return None
-    if cast is _Response:
-        return response
-    if cast is str:
-        return response.text
-    if cast is bytes:
-        return response.content
-    return response.parse(cast)
-
-
 def call_flow(
     send: Generator[Action, Any, Response],
     cast: Any,
     wrap: Callable[[Any], Any] | None,
+    *,
+    defer: bool = False,
 ) -> Generator[Action, Any, tuple[Response, Any]]:
+    """Send, then decode the body as ``cast`` and ``wrap`` it. With ``defer=True`` (a
+    ``with_streaming_response`` call) the body is left unread and the value is the
+    :class:`~replicate._response.Deferred` that decodes it when asked, unless ``cast`` is
+    :class:`~replicate.Response` (a download), which reads nothing anyway."""
     response = yield from send
+    if defer and cast is not _Response:
+        return response, Deferred(cast, wrap)
     value = decode_as(response, cast)
     if wrap is not None:
         value = wrap(value)
@@ -110,6 +104,13 @@ class Resource:
         the HTTP response (status, headers such as ``ratelimit-remaining``) and, through
         ``.parse()``, the object the method normally returns."""
         return type(self)(self._client.with_raw_response)
+
+    @property
+    def with_streaming_response(self) -> Any:
+        """This resource, but every method returns a context manager: entering it sends the
+        request and gives an :class:`~replicate.APIResponse` whose body is read only when asked
+        (``iter_bytes()``, ``read()``, ``parse()``...); leaving it closes the connection."""
+        return type(self)(self._client.with_streaming_response)
 
     def _request(
         self,
@@ -172,8 +173,9 @@ class Resource:
         encode_input: bool = False,
         file_encoding_strategy: str | None = None,
     ) -> Any:
-        """Build, send and decode one call; what the client hands back depends on the client
-        (the value, or the raw response with it).
+        """Build, send and decode one call; what the client hands back depends on the client:
+        the value; the raw response with it (``with_raw_response``); or a context manager that
+        sends on entering and leaves the body unread until asked (``with_streaming_response``).
 
         With ``encode_input=True`` (the creates), ``body["input"]`` is first encoded in the same
         flow: files uploaded (all at once) or inlined per ``file_encoding_strategy``, other
@@ -204,8 +206,9 @@ class Resource:
             headers=headers,
             idempotent=idempotent,
         )
-        send = self._send(request, options, stream=stream)
-        return self._client._execute(call_flow(send, cast, wrap))
+        defer = self._client._streamed
+        send = self._send(request, options, stream=stream or defer)
+        return self._client._execute(call_flow(send, cast, wrap, defer=defer))
 
     def _encoded_call_flow(
         self,
@@ -238,7 +241,9 @@ class Resource:
             headers=headers,
             idempotent=idempotent,
         )
-        return (yield from call_flow(self._send(request, options, stream=stream), cast, wrap))
+        defer = self._client._streamed
+        send = self._send(request, options, stream=stream or defer)
+        return (yield from call_flow(send, cast, wrap, defer=defer))
 
     def _list(
         self,

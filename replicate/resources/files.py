@@ -67,8 +67,9 @@ class Files(Resource):
 
         ``filename`` defaults to the tuple's or the file's name, else ``"upload"``; ``type`` to
         the tuple's content type, else a guess from the filename, else
-        ``application/octet-stream``. ``metadata`` (any JSON value, default ``{}``) is sent as
-        one ``application/json`` part. ``extra_body`` entries become extra form fields.
+        ``application/octet-stream``. ``metadata`` (any JSON value) is sent as one
+        ``application/json`` part; without it (or with None) no metadata part is sent, as in
+        v2. ``extra_body`` entries become extra form fields.
 
         Files are streamed from disk with a ``Content-Length``. The API refuses files of 100 MB
         or more (413). A seekable file or a path is sent again if the request is retried (only a
@@ -101,7 +102,7 @@ class Files(Resource):
     def delete(self, file_id: str, **options: Unpack[RequestOptions]) -> None:
         check_options("delete", options)
         path = f"/files/{path_param('file_id', file_id)}"
-        self._call("DELETE", path, cast=None, options=options)
+        return self._call("DELETE", path, cast=None, options=options)  # type: ignore[no-any-return]
 
     def download(
         self,
@@ -163,7 +164,7 @@ def upload_body(
         content,
         filename=filename,
         content_type=type,
-        metadata={} if metadata is None else metadata,
+        metadata=metadata,
         extra_fields=extra_fields or {},
     )
     headers = {"Content-Type": body.content_type}
@@ -295,8 +296,8 @@ def build_multipart(
     extra_fields: Mapping[str, object] | None = None,
     boundary: str | None = None,
 ) -> MultipartBody:
-    """The ``POST /files`` body: ``filename``, ``type`` and ``metadata`` (one JSON part) fields,
-    any extra fields, then the ``content`` file part."""
+    """The ``POST /files`` body: ``filename`` and ``type`` fields, ``metadata`` as one JSON part
+    (none when ``metadata`` is None), any extra fields, then the ``content`` file part."""
     import msgspec
     from urllib3.fields import RequestField
     from urllib3.filepost import choose_boundary
@@ -325,7 +326,7 @@ def build_multipart(
         raise TypeError(f"type must be a string such as 'image/png', not {content_type!r}")
     content_type = content_type or _guess_type(filename)
     try:
-        metadata_json = msgspec.json.encode({} if metadata is None else metadata)
+        metadata_json = None if metadata is None else msgspec.json.encode(metadata)
     except TypeError as exc:
         raise TypeError(f"metadata is not JSON-serialisable: {exc}") from None
 
@@ -343,8 +344,9 @@ def build_multipart(
     fields = [
         part("filename", filename.encode("utf-8")),
         part("type", content_type.encode("utf-8")),
-        part("metadata", metadata_json, content_type="application/json"),
     ]
+    if metadata_json is not None:
+        fields.append(part("metadata", metadata_json, content_type="application/json"))
     for name, value in (extra_fields or {}).items():
         data = value.encode("utf-8") if isinstance(value, str) else msgspec.json.encode(value)
         fields.append(part(str(name), data))

@@ -227,8 +227,8 @@ class Predictions(Resource):
 
         The prediction is fetched now (so a wrong id raises here); its stream is opened when
         iteration starts. Yields ``output``, ``logs`` and any other event as a
-        :class:`~replicate.ServerSentEvent` (``str(event)`` is its data) until ``done``; an
-        ``error`` event raises :class:`~replicate.ModelError`, a canceled prediction
+        :class:`~replicate.ServerSentEvent` (``str(event)``: an output event's data) until
+        ``done``; an ``error`` event raises :class:`~replicate.ModelError`, a canceled prediction
         :class:`~replicate.PredictionCanceledError`. A dropped connection is resumed with
         ``Last-Event-ID`` (or, failing that, finished by polling) without repeating output.
         A prediction without ``urls.stream`` (its model does not stream) is polled until it

@@ -8,8 +8,14 @@ Decoding rules, shared by every Struct:
 
 * Unknown fields are ignored, so a field the API adds tomorrow never breaks decoding.
 * Every field has a default (``None``) except a few identifiers the API always sends
-  (``Prediction.id``, ``Training.id``, ``File.id``, ``Version.id``, ``Account.username``,
-  ``Collection.slug``, ``SearchCollection.slug``).
+  (``Prediction.id``, ``Training.id``, ``File.id``, ``Account.username``, ``Collection.slug``,
+  ``SearchCollection.slug``).
+* Where the spec leaves an object open ("any object or null": ``Model.default_example`` and
+  ``Model.latest_version``), a partial object still decodes: those fields are an
+  :class:`ExamplePrediction` (a :class:`Prediction` whose ``id`` defaults to ``""``) and a
+  :class:`Version` (whose ``id``, like every field of the spec's version, defaults to ``""``),
+  so ``{}`` gives an object with every field at its default, and a model, a model list or a
+  collection holding one decodes as usual.
 * Enumerations (``status``, ``source``, ``visibility``, account ``type``, ...) are plain ``str``,
   never ``Literal``/``Enum``: a value the API adds later (e.g. status ``"aborted"``) still decodes.
   :class:`PredictionStatus` holds the known values as constants.
@@ -25,7 +31,10 @@ Use :func:`decoder_for` to decode a response body::
     page = decoder_for(Page[Model]).decode(body)
     hardware = decoder_for(HardwareListResponse).decode(body)
 
-This module imports nothing else from ``replicate``.
+The v2 SDK's request parameter TypedDicts (``PredictionCreateParams``, ...) are here too (built
+on first use), and v2's submodules (``replicate.types.models``, ``replicate.types.prediction``,
+...) re-export these names under v2's spellings. This package imports nothing else from
+``replicate``.
 """
 
 from __future__ import annotations
@@ -38,23 +47,45 @@ import msgspec
 if TYPE_CHECKING:
     from typing import TypeAlias
 
+    from ._params import (
+        ClientSearchParams,
+        DeploymentCreateParams,
+        DeploymentUpdateParams,
+        FileCreateParams,
+        FileDownloadParams,
+        ModelCreateParams,
+        ModelListParams,
+        ModelSearchParams,
+        ModelUpdateParams,
+        PredictionCreateParams,
+        PredictionCreateParamsWithoutVersion,
+        PredictionListParams,
+        TrainingCreateParams,
+    )
+
 __all__ = [
     "TERMINAL_STATUSES",
     "Account",
     "AccountGetResponse",
+    "ClientSearchParams",
     "Collection",
     "CollectionGetResponse",
     "CollectionListResponse",
     "Deployment",
     "DeploymentConfiguration",
+    "DeploymentCreateParams",
     "DeploymentCreateResponse",
     "DeploymentGetResponse",
     "DeploymentListResponse",
     "DeploymentRelease",
+    "DeploymentUpdateParams",
     "DeploymentUpdateResponse",
+    "ExamplePrediction",
     "File",
     "FileChecksums",
+    "FileCreateParams",
     "FileCreateResponse",
+    "FileDownloadParams",
     "FileGetResponse",
     "FileListResponse",
     "FileURLs",
@@ -62,13 +93,20 @@ __all__ = [
     "HardwareListResponse",
     "HardwareListResponseItem",
     "Model",
+    "ModelCreateParams",
     "ModelCreateResponse",
     "ModelGetResponse",
+    "ModelListParams",
     "ModelListResponse",
+    "ModelSearchParams",
     "ModelSearchResponse",
+    "ModelUpdateParams",
     "ModelUpdateResponse",
     "Page",
     "Prediction",
+    "PredictionCreateParams",
+    "PredictionCreateParamsWithoutVersion",
+    "PredictionListParams",
     "PredictionMetrics",
     "PredictionStatus",
     "PredictionURLs",
@@ -81,6 +119,7 @@ __all__ = [
     "SecretGetResponse",
     "Training",
     "TrainingCancelResponse",
+    "TrainingCreateParams",
     "TrainingCreateResponse",
     "TrainingGetResponse",
     "TrainingListResponse",
@@ -298,6 +337,16 @@ class Prediction(ReplicateObject):
         self.deadline = _aware(self.deadline)
 
 
+class ExamplePrediction(Prediction):
+    """``Model.default_example``: a :class:`Prediction` whose ``id`` may be missing.
+
+    The spec declares ``default_example`` as any object (or null), so a partial one (even
+    ``{}``) decodes: ``id`` is then ``""`` and the other fields ``None``.
+    """
+
+    id: str = ""
+
+
 # --------------------------------------------------------------------------------------------
 # Models, versions and collections
 # --------------------------------------------------------------------------------------------
@@ -306,7 +355,9 @@ class Prediction(ReplicateObject):
 class Version(ReplicateObject):
     """A model version: ``GET /models/{owner}/{name}/versions/{id}``, ``Model.latest_version``."""
 
-    id: str
+    id: str = ""
+    """The version ID; ``""`` when the object does not carry one (the spec requires none of a
+    version's fields, and ``Model.latest_version`` is any object)."""
     created_at: datetime.datetime | None = None
     cog_version: str | None = None
     openapi_schema: dict[str, Any] | None = None
@@ -316,7 +367,9 @@ class Version(ReplicateObject):
         self.created_at = _aware(self.created_at)
 
 
-class Model(ReplicateObject):
+# Not keyword-only, unlike the other Structs: ``Model("owner", "name")`` builds a reference to
+# pass to ``run()``, as v2's top-level ``replicate.Model(owner, name)`` does.
+class Model(ReplicateObject, kw_only=False):
     """A model: ``GET /models/{owner}/{name}``, list, create, update and search results."""
 
     owner: str | None = None
@@ -335,8 +388,10 @@ class Model(ReplicateObject):
     is_official: bool | None = None
     created_at: datetime.datetime | None = None
     """Not in the spec; seen in recorded responses."""
-    default_example: Prediction | None = None
+    default_example: ExamplePrediction | None = None
+    """Any object in the spec; decoded as a Prediction whose fields may all be missing."""
     latest_version: Version | None = None
+    """Any object in the spec; decoded as a Version whose fields may all be missing."""
 
     def __post_init__(self) -> None:
         self.created_at = _aware(self.created_at)
@@ -575,6 +630,41 @@ HardwareListResponse: TypeAlias = list[Hardware]
 """v2's ``List[HardwareListResponseItem]``: ``GET /hardware`` returns a bare array."""
 AccountGetResponse = Account
 SecretGetResponse = WebhookSecret
+
+# v2's request parameter TypedDicts load on first use: building them costs about as much as
+# the rest of this module, and a client never needs them.
+_PARAMS: Final = frozenset(
+    {
+        "ClientSearchParams",
+        "DeploymentCreateParams",
+        "DeploymentUpdateParams",
+        "FileCreateParams",
+        "FileDownloadParams",
+        "ModelCreateParams",
+        "ModelListParams",
+        "ModelSearchParams",
+        "ModelUpdateParams",
+        "PredictionCreateParams",
+        "PredictionCreateParamsWithoutVersion",
+        "PredictionListParams",
+        "TrainingCreateParams",
+    }
+)
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, which would take any attribute as valid
+
+    def __getattr__(name: str) -> Any:
+        if name in _PARAMS:
+            from . import _params
+
+            value = getattr(_params, name)
+            globals()[name] = value
+            return value
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        return sorted(set(globals()) | _PARAMS)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,310 @@
+"""``timeout=`` bounds the whole call, the create included: creates that stall or never answer,
+slow uploads, slow schema fetches and cancels, the sync-mode window and the Ctrl-C shield.
+
+Each call runs with a timeout of 1-1.5 s against a loopback server that holds its answer far
+longer (30 s); every held handler is released when its test ends. Timing bounds are generous
+(shared, noisy machines) but far below what the server would take.
+"""
+
+from __future__ import annotations
+
+import _thread
+import select
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import TOKEN
+from pytest_httpserver import HTTPServer
+from test_run import VERSION, json_response, prediction, requests_to
+from werkzeug import Request, Response
+
+import replicate
+from replicate._deadline import DEADLINE_GRACE
+
+#: How long a stalling handler holds its answer (far longer than any bound asserted here).
+HELD = 30.0
+#: Slack on the upper time bounds, for shared 2-core machines.
+SLACK = 1.5
+
+CREATE = "/v1/models/acme/hello/predictions"
+
+
+class _Held:
+    """Handlers that record each request they get, then hold it until released (or 30 s)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.seen: list[Request] = []
+
+    def handler(self, answer: Response | None = None) -> Any:
+        def hold(request: Request) -> Response:
+            self.seen.append(request)
+            self.release.wait(HELD)
+            return answer if answer is not None else json_response({"detail": "too late"}, 500)
+
+        return hold
+
+
+@pytest.fixture
+def held() -> Iterator[_Held]:
+    h = _Held()
+    try:
+        yield h
+    finally:
+        h.release.set()
+
+
+class _SilentServer:
+    """A raw TCP server that accepts connections and reads requests, but never answers."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.request_lines: list[str] = []
+        self._conns: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        # No answer ever goes out, so each connection carries one request: record its first line.
+        heads: dict[socket.socket, bytes | None] = {}
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.listener, *self._conns], [], [], 0.05)
+            for sock in ready:
+                if sock is self.listener:
+                    conn, _ = self.listener.accept()
+                    self._conns.append(conn)
+                    heads[conn] = b""
+                    continue
+                data = sock.recv(65536)
+                if not data:
+                    self._conns.remove(sock)
+                    sock.close()
+                    continue
+                head = heads.get(sock)
+                if head is not None:
+                    head += data
+                    if b"\r\n" in head:
+                        self.request_lines.append(head.split(b"\r\n", 1)[0].decode("latin-1"))
+                        head = None
+                    heads[sock] = head
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        for conn in self._conns:
+            conn.close()
+        self.listener.close()
+
+
+@pytest.fixture
+def silent() -> Iterator[_SilentServer]:
+    server = _SilentServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def _timed_timeout_error(call: Any) -> tuple[replicate.PredictionTimeoutError, float]:
+    started = time.monotonic()
+    with pytest.raises(replicate.PredictionTimeoutError) as info:
+        call()
+    return info.value, time.monotonic() - started
+
+
+def _assert_unknown_id(error: replicate.PredictionTimeoutError) -> None:
+    message = str(error)
+    assert error.prediction_id is None
+    assert not isinstance(error, replicate.APITimeoutError)  # generic retry code must not resend
+    assert "may have been created" in message
+    assert "id is unknown" in message
+    assert "not sent again" in message
+    assert "client.predictions.list(created_after=" in message
+    assert "client.predictions.cancel(id)" in message
+    assert isinstance(error.__cause__, replicate.APITimeoutError)
+
+
+# --- the create --------------------------------------------------------------------------------
+
+
+def test_a_stalled_create_ends_at_the_deadline_plus_the_grace(
+    tclient: replicate.Replicate, tserver: HTTPServer, held: _Held
+) -> None:
+    tserver.expect_request(CREATE, method="POST").respond_with_handler(held.handler())
+    timeout = 1.5
+    error, elapsed = _timed_timeout_error(
+        lambda: tclient.run("acme/hello", input={}, timeout=timeout)
+    )
+    # the read was cut at the deadline plus the grace: not before, and not 30 s later
+    assert timeout + DEADLINE_GRACE - 0.15 < elapsed < timeout + DEADLINE_GRACE + SLACK, elapsed
+    _assert_unknown_id(error)
+    assert f"POST {CREATE.removeprefix('/v1')}" in str(error)
+    assert len(held.seen) == 1  # never sent again
+    assert held.seen[0].headers["Prefer"] == "wait=1"  # the window fits in the time left
+
+
+def test_a_create_that_never_answers_ends_at_the_deadline_plus_the_grace(
+    silent: _SilentServer,
+) -> None:
+    client = replicate.Replicate(bearer_token=TOKEN, base_url=f"http://127.0.0.1:{silent.port}/v1")
+    with client:
+        error, elapsed = _timed_timeout_error(lambda: client.run("acme/hello", input={}, timeout=1))
+    assert 1 + DEADLINE_GRACE - 0.15 < elapsed < 1 + DEADLINE_GRACE + SLACK, elapsed
+    _assert_unknown_id(error)
+    assert silent.request_lines == [f"POST {CREATE} HTTP/1.1"]
+
+
+@pytest.mark.parametrize("call", ["use", "stream"])
+def test_use_and_stream_bound_a_stalled_create_too(
+    tclient: replicate.Replicate, tserver: HTTPServer, held: _Held, call: str
+) -> None:
+    tserver.expect_request("/v1/models/acme/hello").respond_with_json(
+        {"owner": "acme", "name": "hello", "latest_version": None}
+    )
+    tserver.expect_request(CREATE, method="POST").respond_with_handler(held.handler())
+    if call == "use":
+        function = tclient.use("acme/hello", timeout=1)
+        error, elapsed = _timed_timeout_error(lambda: function(prompt="hi"))
+    else:
+        error, elapsed = _timed_timeout_error(
+            lambda: list(tclient.stream("acme/hello", input={}, timeout=1))
+        )
+    assert 1 + DEADLINE_GRACE - 0.15 < elapsed < 1 + DEADLINE_GRACE + SLACK, elapsed
+    _assert_unknown_id(error)
+    assert len(held.seen) == 1
+
+
+def test_a_create_refused_before_it_was_sent_keeps_its_connection_error() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    # nothing listens on the port now: every connection is refused, nothing can be created
+    with (
+        replicate.Replicate(
+            bearer_token=TOKEN,
+            base_url=f"http://127.0.0.1:{port}/v1",
+            retry_policy=replicate.DefaultRetryPolicy(initial_backoff=0.001, max_backoff=0.005),
+        ) as client,
+        pytest.raises(replicate.APIConnectionError) as info,
+    ):
+        client.run("acme/hello", input={}, timeout=1)
+    assert info.value.request_sent is False
+    assert not isinstance(info.value, replicate.PredictionTimeoutError)
+
+
+# --- before the create: uploads and the schema ------------------------------------------------
+
+
+def test_a_slow_upload_ends_at_the_deadline_and_creates_nothing(
+    tclient: replicate.Replicate, tserver: HTTPServer, held: _Held
+) -> None:
+    tserver.expect_request("/v1/files", method="POST").respond_with_handler(held.handler())
+    tserver.expect_request(CREATE, method="POST").respond_with_response(
+        json_response(prediction(tserver, status="succeeded", output="x"), 201)
+    )
+    error, elapsed = _timed_timeout_error(
+        lambda: tclient.run("acme/hello", input={"image": b"\x89PNG" + b"\0" * 64}, timeout=1)
+    )
+    assert 1 - 0.1 < elapsed < 1 + DEADLINE_GRACE + SLACK, elapsed
+    assert error.prediction_id is None
+    assert "uploading the input files" in str(error)
+    assert "no prediction was created" in str(error)
+    assert len(held.seen) == 1
+    assert requests_to(tserver, "POST", CREATE) == []
+
+
+def test_a_slow_schema_fetch_ends_at_the_deadline_and_creates_nothing(
+    tclient: replicate.Replicate, tserver: HTTPServer, held: _Held
+) -> None:
+    tserver.expect_request(f"/v1/models/acme/hello/versions/{VERSION}").respond_with_handler(
+        held.handler()
+    )
+    error, elapsed = _timed_timeout_error(
+        lambda: tclient.run(f"acme/hello:{VERSION}", input={}, timeout=1)
+    )
+    assert 1 - 0.1 < elapsed < 1 + DEADLINE_GRACE + SLACK, elapsed
+    assert "fetching the model's schema" in str(error)
+    assert "no prediction was created" in str(error)
+    assert len(held.seen) == 1
+    assert requests_to(tserver, "POST", "/v1/predictions") == []
+
+
+# --- after the create: the cancel ---------------------------------------------------------------
+
+
+def test_a_slow_cancel_ends_by_the_deadline_plus_the_grace(
+    tclient: replicate.Replicate,
+    tserver: HTTPServer,
+    held: _Held,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REPLICATE_POLL_INTERVAL", "0.05")
+    tserver.expect_request(CREATE, method="POST").respond_with_response(
+        json_response(prediction(tserver, status="starting"), 201)
+    )
+    tserver.expect_request("/v1/predictions/p1").respond_with_json(
+        prediction(tserver, status="processing")
+    )
+    tserver.expect_request("/v1/predictions/p1/cancel", method="POST").respond_with_handler(
+        held.handler()
+    )
+    error, elapsed = _timed_timeout_error(
+        lambda: tclient.run("acme/hello", input={}, wait=False, timeout=1)
+    )
+    # the cancel (10 s read timeout, one retry, on its own) was cut at the deadline plus grace
+    assert 1 + DEADLINE_GRACE - 0.15 < elapsed < 1 + DEADLINE_GRACE + SLACK, elapsed
+    assert error.prediction_id == "p1"
+    assert len(held.seen) == 1  # not retried past the deadline
+
+
+# --- the sync-mode window and the Ctrl-C shield -------------------------------------------------
+
+
+def test_the_sync_mode_window_is_cut_to_whole_seconds_of_the_time_left(
+    client: replicate.Replicate, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request(CREATE, method="POST").respond_with_response(
+        json_response(
+            prediction(httpserver, status="succeeded", output="ok"),
+            201,
+            {"Preference-Applied": "wait"},
+        )
+    )
+    calls: list[tuple[dict[str, Any], str | None]] = [
+        ({"timeout": 2.5}, "wait=2"),
+        ({"timeout": 30, "wait": 5}, "wait=5"),
+        ({"timeout": 1.5, "prefer": "wait=30"}, "wait=1"),
+        ({"timeout": 1.5, "prefer": "wait, respond-async"}, "wait=1, respond-async"),
+        ({"timeout": 0.5}, None),  # less than a second left: no window at all
+        ({"timeout": 0.5, "prefer": "wait=3, respond-async"}, "respond-async"),
+        ({"timeout": 120}, "wait=60"),
+    ]
+    for options, _ in calls:
+        assert client.run("acme/hello", input={}, **options) == "ok"
+    assert [r.headers.get("Prefer") for r, _ in httpserver.log] == [want for _, want in calls]
+
+
+def test_the_ctrl_c_shield_of_a_create_gives_up_at_the_deadline_plus_the_grace(
+    tclient: replicate.Replicate, tserver: HTTPServer, held: _Held
+) -> None:
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    tserver.expect_request(CREATE, method="POST").respond_with_handler(held.handler())
+    timer = threading.Timer(0.2, _thread.interrupt_main)
+    started = time.monotonic()
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            tclient.run("acme/hello", input={}, timeout=1)
+        elapsed = time.monotonic() - started
+    finally:
+        timer.cancel()
+    # the interrupt was held while the create could still be answered, and no longer
+    assert 1 + DEADLINE_GRACE - 0.15 < elapsed < 1 + DEADLINE_GRACE + SLACK, elapsed
+    assert len(held.seen) == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -1,0 +1,52 @@
+"""The module-level functions show the client methods' real parameters (help(), inspect, mypy).
+
+mypy's view is checked by scripts/test.sh on tests/typing/module_api.py.
+"""
+
+from __future__ import annotations
+
+import inspect
+import pydoc
+
+import pytest
+
+import replicate
+
+
+def _without_self(method: object) -> list[tuple[str, object, object, object]]:
+    params = list(inspect.signature(method).parameters.values())  # type: ignore[arg-type]
+    if params and params[0].name == "self":
+        params = params[1:]
+    return [(p.name, p.kind, p.default, p.annotation) for p in params]
+
+
+@pytest.mark.parametrize("name", ["run", "stream", "use"])
+def test_module_functions_take_the_client_methods_parameters(name: str) -> None:
+    function = getattr(replicate, name)
+    method = getattr(replicate.Replicate, name)
+    assert _without_self(function) == _without_self(method)
+    assert inspect.signature(function).return_annotation == (
+        inspect.signature(method).return_annotation
+    )
+    assert function.__doc__
+
+
+def test_help_shows_the_parameters() -> None:
+    text = pydoc.render_doc(replicate.run, renderer=pydoc.plaintext)
+    for parameter in ("input", "wait", "timeout", "on_update", "cancel_after", "webhook"):
+        assert f"{parameter}:" in text or f"{parameter}=" in text, parameter
+    text = pydoc.render_doc(replicate.stream, renderer=pydoc.plaintext)
+    assert "input:" in text and "timeout" in text
+
+
+def test_a_misspelled_keyword_is_refused() -> None:
+    with pytest.raises(TypeError, match="inputs"):
+        replicate.run("acme/model", inputs={})  # type: ignore[call-arg]
+
+
+def test_module_level_resources_are_the_default_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_x")
+    client = replicate.default_client()
+    get = replicate.predictions.get
+    assert get.__self__ is client.predictions  # type: ignore[attr-defined]
+    assert "prediction_id" in inspect.signature(get).parameters

@@ -1,0 +1,77 @@
+"""scripts/_venv.sh: pip runs only when something it installs has changed.
+
+Run against a copy of the files the script reads, with a stand-in for the virtualenv's Python
+that records how it was called (and runs nothing but ``-VV``), so no package is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FAKE_PYTHON = """#!/bin/sh
+echo "$*" >> "$CALLS"
+if [ "$1" = "-VV" ]; then exec "$REAL_PYTHON" -VV; fi
+exit 0
+"""
+
+
+def _project(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    (project / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "_venv.sh", project / "scripts")
+    shutil.copy(ROOT / "pyproject.toml", project)
+    (project / "replicate").mkdir()
+    shutil.copy(ROOT / "replicate" / "_version.py", project / "replicate")
+    for plugin in (ROOT / "plugins").glob("*/pyproject.toml"):
+        target = project / "plugins" / plugin.parent.name
+        target.mkdir(parents=True)
+        shutil.copy(plugin, target)
+    venv_bin = project / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "python").write_text(FAKE_PYTHON)
+    (venv_bin / "python").chmod(0o755)
+    return project
+
+
+def _pip_calls(project: Path, extras: str) -> list[str]:
+    calls = project / "calls.log"
+    calls.unlink(missing_ok=True)
+    subprocess.run(
+        ["bash", "-c", 'source scripts/_venv.sh && echo "venv: $VENV"'],
+        cwd=project,
+        env={
+            **os.environ,
+            "EXTRAS": extras,
+            "VENV": ".venv",
+            "PYTHON": sys.executable,
+            "REAL_PYTHON": sys.executable,
+            "CALLS": str(calls),
+        },
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return [line for line in calls.read_text().splitlines() if "pip" in line]
+
+
+def test_pip_runs_only_when_what_it_installs_changed(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    first = _pip_calls(project, "[dev]")
+    assert any("install" in c and "-e .[dev]" in c for c in first), first
+    assert any("-e plugins/replicate-token-command/" in c for c in first), first
+    assert _pip_calls(project, "[dev]") == []  # nothing changed
+    assert _pip_calls(project, "") == []  # the dev install already holds the core
+    pyproject = project / "plugins" / "replicate-token-command" / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n# changed\n")
+    assert _pip_calls(project, "") != []  # a plugin's project changed
+    assert _pip_calls(project, "") == []
+    assert _pip_calls(project, "[dev]") != []  # the extras were not installed yet
+    version = project / "replicate" / "_version.py"
+    version.write_text(version.read_text().replace("0.1.0", "0.1.1"))
+    assert _pip_calls(project, "[dev]") != []  # a new version

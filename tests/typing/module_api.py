@@ -1,0 +1,34 @@
+"""Checked by mypy in the test command (scripts/test.sh), never run.
+
+Each ``# type: ignore[...]`` marks a line that must be a type error; with ``warn_unused_ignores``
+a line that stops being one fails the check. The other lines must type-check cleanly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import replicate
+from replicate import ServerSentEvent
+from replicate.types import Prediction
+
+
+def module_level() -> None:
+    out: Any = replicate.run("acme/model", input={"prompt": "hi"}, timeout=5, wait=10)
+    replicate.run("acme/model", inputs={})  # type: ignore[call-arg]
+    replicate.run("acme/model", input={}, timeout="5")  # type: ignore[arg-type]
+    events: Iterator[ServerSentEvent] = replicate.stream("acme/model", input={})
+    replicate.stream("acme/model", inputs={})  # type: ignore[call-arg]
+    fn = replicate.use("acme/model", timeout=5)
+    replicate.use("acme/model", timout=5)  # type: ignore[call-arg]
+    got: Prediction = replicate.predictions.get(prediction_id="p")
+    replicate.predictions.get(prediction="p")  # type: ignore[call-arg]
+    replicate.models.get(model_owner="acme", model_name="model")
+    del out, events, fn, got
+
+
+def on_the_client(client: replicate.Replicate) -> None:
+    client.run("acme/model", input={})
+    client.run("acme/model", inputs={})  # type: ignore[call-arg]
+    client.stream("acme/model", inputs={})  # type: ignore[call-arg]
