@@ -35,6 +35,8 @@ from .exceptions import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from . import resources, types, webhooks
     from ._auth import AuthProvider, TokenAuth
     from ._client import Client, Replicate
@@ -72,6 +74,14 @@ if TYPE_CHECKING:
     collections: Collections
     hardware: HardwareResource
     account: AccountResource
+
+    # v2's module-level settings of the default client (read on its next use).
+    bearer_token: str | None
+    base_url: str | None
+    timeout: float | Timeout | None
+    max_retries: int
+    default_headers: Mapping[str, str] | None
+    default_query: Mapping[str, object] | None
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -211,11 +221,28 @@ _CLIENT_RESOURCES = frozenset(
 )
 
 
+# v2's module-level settings, as they read until assigned (``replicate.bearer_token = ...``);
+# once assigned they are plain module globals, which the default client reads (``_default``).
+_SETTING_DEFAULTS: dict[str, object] = {
+    "bearer_token": None,
+    "base_url": None,
+    "max_retries": 2,
+    "default_headers": None,
+    "default_query": None,
+}
+
+
 def __getattr__(name: str) -> object:
     if name in _CLIENT_RESOURCES:
         from ._default import default_client
 
         return getattr(default_client(), name)
+    if name in _SETTING_DEFAULTS:
+        return _SETTING_DEFAULTS[name]
+    if name == "timeout":
+        from ._config import DEFAULT_TIMEOUT
+
+        return DEFAULT_TIMEOUT
     try:
         module_name, attr = _LAZY[name]
     except KeyError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -14,29 +15,58 @@ if TYPE_CHECKING:
     from ._use import Function
     from .types import Prediction
 
+#: v2's module-level settings: ``replicate.bearer_token = "r8_..."`` (and the rest) configures
+#: the default client from its next use on. Unset, each reads as its default (see
+#: ``replicate.__getattr__``) and the client takes it from the environment.
+SETTINGS = (
+    "bearer_token",
+    "base_url",
+    "timeout",
+    "max_retries",
+    "default_headers",
+    "default_query",
+)
+
 _client: Replicate | None = None
+_built_from: tuple[Any, ...] | None = None  # the settings _client was built with
 _lock = threading.Lock()
+_UNSET = object()
+
+
+def _settings() -> tuple[Any, ...]:
+    """The module-level settings as they are now (copies of mappings, so that a change made in
+    place is seen too)."""
+    module = sys.modules[__package__].__dict__
+    values = [module.get(name, _UNSET) for name in SETTINGS]
+    return tuple(dict(v) if isinstance(v, Mapping) else v for v in values)
 
 
 def default_client() -> Replicate:
-    """The shared default client, configured from the environment; thread-safe."""
-    global _client
+    """The shared default client, configured from the module-level settings and the
+    environment; thread-safe. A change of a module-level setting gives a new client."""
+    global _client, _built_from
     client = _client
-    if client is None:
+    settings = _settings()
+    if client is None or settings != _built_from:
         with _lock:
             client = _client
-            if client is None:
+            if client is None or settings != _built_from:
                 from ._client import Replicate
 
-                client = _client = Replicate()
+                pairs = zip(SETTINGS, settings, strict=True)
+                given = {name: value for name, value in pairs if value is not _UNSET}
+                client = _client = Replicate(**given)
+                _built_from = settings
     return client
 
 
 def set_default_client(client: Replicate | None) -> None:
-    """Replace the default client (None: build a new one from the environment on next use)."""
-    global _client
+    """Replace the default client (None: build a new one on next use). It stays the default
+    until a module-level setting changes."""
+    global _client, _built_from
     with _lock:
         _client = client
+        _built_from = _settings()
 
 
 # The module-level functions spell out the client methods' parameters (a test holds them equal)

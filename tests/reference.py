@@ -29,10 +29,14 @@ class ReferenceError(RuntimeError):
     """``REPLICATE_REFERENCE_DIR`` names something that is not a directory."""
 
 
+#: The setting as the test run started: read once, because the tests themselves clear every
+#: ``REPLICATE_*`` variable (conftest.py) before each test.
+_SETTING = os.environ.get(ENV_VAR)
+
+
 def location() -> Path:
     """Where the reference data is looked for (whether or not it is there)."""
-    env = os.environ.get(ENV_VAR)
-    return Path(env).expanduser().resolve() if env else DEFAULT
+    return Path(_SETTING).expanduser().resolve() if _SETTING else DEFAULT
 
 
 def directory() -> Path | None:
@@ -44,8 +48,8 @@ def directory() -> Path | None:
     path = location()
     if path.is_dir():
         return path
-    if os.environ.get(ENV_VAR):
-        raise ReferenceError(f"{ENV_VAR}={os.environ[ENV_VAR]!r} is not a directory")
+    if _SETTING:
+        raise ReferenceError(f"{ENV_VAR}={_SETTING!r} is not a directory")
     return None
 
 

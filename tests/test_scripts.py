@@ -75,3 +75,14 @@ def test_pip_runs_only_when_what_it_installs_changed(tmp_path: Path) -> None:
     version = project / "replicate" / "_version.py"
     version.write_text(version.read_text().replace("0.1.0", "0.1.1"))
     assert _pip_calls(project, "[dev]") != []  # a new version
+
+
+def test_the_readme_layout_lists_every_module() -> None:
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout") : readme.index("## Benchmarks")]
+    listed = {line.split()[0] for line in layout.splitlines() if line.startswith("  ")}
+    package = ROOT / "replicate"
+    modules = {p.name for p in package.glob("*.py")}
+    subpackages = {f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").exists()}
+    subpackages |= {f"{p.parent.name}/" for p in package.glob("*/*.py")}
+    assert modules | subpackages <= listed, sorted((modules | subpackages) - listed)
