@@ -521,22 +521,24 @@ class Replicate:
         return seconds
 
     @property
-    def with_raw_response(self) -> Replicate:
+    def with_raw_response(self) -> Any:
         """This client, but resource methods return :class:`~replicate.APIResponse` (the HTTP
         response, plus ``.parse()`` for the object): ``client.with_raw_response.predictions.get(
-        prediction_id=...)``."""
+        prediction_id=...)``. Typed ``Any``, like the resources' ``with_raw_response``: its
+        methods return responses, not what this client's methods are typed to return."""
         raw = self.with_options()
         raw._raw = True
         return raw
 
     @property
-    def with_streaming_response(self) -> Replicate:
+    def with_streaming_response(self) -> Any:
         """This client, but resource methods return a context manager whose ``__enter__``
         sends the request and gives an :class:`~replicate.APIResponse` with the body not read
         yet (read it with ``iter_bytes()``, ``iter_lines()``, ``read()``, ``parse()``...) and
         whose ``__exit__`` closes the connection: ``with client.with_streaming_response.files
         .download(...) as response:``. A list's response is its first page's
-        (``parse()`` gives the page, which iterates on across pages)."""
+        (``parse()`` gives the page, which iterates on across pages). Typed ``Any``, as
+        ``with_raw_response`` is."""
         streamed = self.with_options()
         streamed._raw = streamed._streamed = True
         return streamed

@@ -7,8 +7,10 @@ two requests that may still run past it (the create, whose answer carries the id
 the server may have made, and the cancel sent on the way out) end by the deadline plus
 :data:`DEADLINE_GRACE`. A sync-mode window (``Prefer: wait=N``) is cut to whole seconds of what
 is left, so the server answers a create by the deadline. The bound is carried by each request's
-connect and read timeouts (the transport applies them per socket operation), and the flows check
-the deadline between the chunks of a stream.
+``Timeout``: its connect and read timeouts are cut to fit, and its ``deadline`` asks the
+transport to end the whole exchange by then (the urllib3 transport closes the connection at it,
+however slowly the server reads or answers). A streamed response is not held to it by the
+transport: the flows check the deadline between its chunks.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from .exceptions import PredictionTimeoutError
 #: server answers a sync-mode create by the deadline (its window is cut to fit), and the answer
 #: still has to travel back; a cancel sent at the deadline needs one round trip. One second
 #: covers both on a slow link (a pooled connection: no new handshake) while keeping
-#: ``run(timeout=S)`` within S + 1 s whatever the server does.
+#: ``run(timeout=S)`` within S + 1 s whatever the server does (with a transport that honours
+#: ``Timeout.deadline``, as the built-in one does).
 DEADLINE_GRACE = 1.0
 
 
@@ -58,9 +61,12 @@ class Deadline:
         return self.at is not None and time.monotonic() + slack >= self.at
 
     def clip(self, timeout: Timeout) -> Timeout:
-        """Per-request timeouts that end no later than the deadline."""
+        """Per-request timeouts that end no later than the deadline (``Timeout.deadline``, which
+        the transport holds the whole exchange to)."""
         left = self.remaining()
-        return timeout if left is None else _cut_timeout(timeout, left)
+        if left is None or self.at is None:
+            return timeout
+        return _cut_timeout(timeout, left, left, self.at)
 
     def cut(self, seconds: float, prediction_id: str | None) -> float:
         """A wait cut to the time left; the deadline's error when no time is left."""
@@ -90,13 +96,24 @@ class Deadline:
         :data:`DEADLINE_GRACE`; retries are bounded by the deadline itself."""
         return self if self.at is None else _Graced(self)
 
-    def error(self, prediction_id: str | None) -> PredictionTimeoutError:
-        """The prediction was created but did not finish in time (the caller cancels it)."""
+    def error(
+        self, prediction_id: str | None, *, canceled: bool | None = None
+    ) -> PredictionTimeoutError:
+        """The prediction was created but did not finish in time. The caller then cancels it,
+        and says how that went with ``canceled`` (None: not known yet; the waiting flows raise
+        this, and ``_run.guarded`` rewords it once the cancel has answered)."""
         what = f"prediction {prediction_id}" if prediction_id else "the prediction"
-        return PredictionTimeoutError(
-            f"{what} did not finish within timeout={self.seconds} s; it was canceled",
-            prediction_id=prediction_id,
-        )
+        message = f"{what} did not finish within timeout={self.seconds} s"
+        if canceled:
+            message += "; it was canceled"
+        elif canceled is not None:
+            message += (
+                "; the request to cancel it failed (logged on the 'replicate' logger), so it "
+                "may still be running"
+            )
+            if prediction_id:
+                message += f": cancel it with client.predictions.cancel({prediction_id!r})"
+        return PredictionTimeoutError(message, prediction_id=prediction_id)
 
     def not_created(self, doing: str) -> PredictionTimeoutError:
         """The deadline passed before the create was sent (while ``doing``)."""
@@ -109,9 +126,10 @@ class Deadline:
         time ``sent_at`` and got no answer by the deadline plus the grace."""
         after = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(sent_at - 60))
         return PredictionTimeoutError(
-            f"the create request ({request}) got no answer within timeout={self.seconds} s "
-            f"(+{DEADLINE_GRACE:g} s grace), so the prediction may have been created, but its id "
-            "is unknown; the request was not sent again. To find it, look through "
+            f"the create request ({request}) got no complete answer within "
+            f"timeout={self.seconds} s (+{DEADLINE_GRACE:g} s grace), so the prediction may have "
+            "been created, but its id is unknown; the request was not sent again. To find it, "
+            "look through "
             f'client.predictions.list(created_after="{after}") (a minute before the request was '
             "sent, to allow for clock skew) and cancel it with client.predictions.cancel(id) if "
             "it is still running"
@@ -129,19 +147,24 @@ class _Graced(Deadline):
         self.at = deadline.at
 
     def clip(self, timeout: Timeout) -> Timeout:
+        # The connect still ends by the deadline: a request not sent by then creates nothing.
         left = self.remaining()
-        return timeout if left is None else _cut_timeout(timeout, left + DEADLINE_GRACE)
+        if left is None or self.at is None:
+            return timeout
+        return _cut_timeout(timeout, left, left + DEADLINE_GRACE, self.at + DEADLINE_GRACE)
 
     def graced(self) -> Deadline:
         return self
 
 
-def _cut_timeout(timeout: Timeout, left: float) -> Timeout:
-    """``timeout`` with its connect and read timeouts at most ``left`` seconds (at least 1 ms)."""
+def _cut_timeout(timeout: Timeout, connect_left: float, left: float, at: float) -> Timeout:
+    """``timeout`` with its connect timeout at most ``connect_left`` seconds, its read timeout at
+    most ``left`` seconds (each at least 1 ms), and the whole exchange ending by ``at``."""
+    connect_left = max(connect_left, 0.001)
     left = max(left, 0.001)
-    connect = left if timeout.connect is None else min(timeout.connect, left)
+    connect = connect_left if timeout.connect is None else min(timeout.connect, connect_left)
     read = left if timeout.read is None else min(timeout.read, left)
-    return Timeout(connect=connect, read=read)
+    return Timeout(connect=connect, read=read, deadline=at)
 
 
 NO_DEADLINE = Deadline(None)

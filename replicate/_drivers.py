@@ -22,7 +22,8 @@ T = TypeVar("T")
 
 
 class Send:
-    """Send a request through the transport; the result is a Response.
+    """Send a request through the transport; the result is a Response, timed by the driver
+    from just before the transport is called (``Response.elapsed``).
 
     With ``shield=True`` the exchange runs to its end even if the caller is interrupted
     (KeyboardInterrupt, task cancellation): the result is then an :class:`Interrupted` holding
@@ -170,14 +171,16 @@ def _run_sync(
             try:
                 kind = type(action)
                 if kind is Send:
+                    started = _perf_counter()
                     if action.shield:  # type: ignore[union-attr]
-                        value = _shielded_send(transport, action)  # type: ignore[arg-type]
+                        value = _shielded_send(transport, action, started)  # type: ignore[arg-type]
                     else:
                         value = transport.send(
                             action.request,  # type: ignore[union-attr]
                             timeout=action.timeout,  # type: ignore[union-attr]
                             stream=action.stream,  # type: ignore[union-attr]
                         )
+                        value._sent_at(started)
                 elif kind is Sleep:
                     if action.seconds > 0:  # type: ignore[union-attr]
                         sleep(action.seconds)  # type: ignore[union-attr]
@@ -205,14 +208,17 @@ def _run_sync(
         flow.close()
 
 
+#: What times each exchange (``Response.elapsed``): one reading before ``send``, one as it returns.
+_perf_counter = time.perf_counter
+
 # The C functions behind signal.signal/getsignal, without their enum conversions (a hot path).
 _getsignal = _signal.getsignal
 _setsignal = _signal.signal
 _SIGINT = int(signal.SIGINT)
 
 
-def _shielded_send(transport: SyncTransport, action: Send) -> Any:
-    """Send while a first Ctrl-C is held back until the exchange ends.
+def _shielded_send(transport: SyncTransport, action: Send, started: float) -> Any:
+    """Send while a first Ctrl-C is held back until the exchange ends (timed from ``started``).
 
     Python delivers SIGINT to the main thread, where its default handler raises
     KeyboardInterrupt inside the socket read and the server's answer is lost. For the length
@@ -224,7 +230,9 @@ def _shielded_send(transport: SyncTransport, action: Send) -> Any:
         threading.current_thread() is not threading.main_thread()
         or _getsignal(_SIGINT) is not signal.default_int_handler
     ):
-        return transport.send(action.request, timeout=action.timeout, stream=action.stream)
+        response = transport.send(action.request, timeout=action.timeout, stream=action.stream)
+        response._sent_at(started)
+        return response
     caught: list[KeyboardInterrupt] = []
 
     def hold(signum: int, frame: object) -> None:
@@ -241,6 +249,7 @@ def _shielded_send(transport: SyncTransport, action: Send) -> Any:
         raise
     finally:
         _setsignal(_SIGINT, previous)
+    response._sent_at(started)
     if caught:
         return Interrupted(caught[0], response=response)
     return response

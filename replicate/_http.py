@@ -8,10 +8,13 @@ core does all of that the same way for every transport. Writing one takes a ``se
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from time import perf_counter
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    import datetime
+
     from .exceptions import APIConnectionError
 
 __all__ = [
@@ -37,9 +40,16 @@ class Timeout:
     """Per-request timeouts in seconds: ``connect`` to open a connection, ``read`` between bytes.
 
     ``None`` means no limit. ``Timeout(10)`` sets both.
+
+    ``deadline`` (set by the SDK for the requests of a ``run(timeout=...)`` call, None otherwise)
+    is a :func:`time.monotonic` reading by which the whole exchange must be over: connecting,
+    sending the body, and receiving the status, the headers and (unless streamed) the body. The
+    per-operation ``connect`` and ``read`` timeouts alone cannot promise that: a server that
+    reads an upload slowly, or sends its answer a byte at a time, stays within them. A transport
+    that cannot end an exchange at its deadline still gets ``connect`` and ``read`` cut to fit it.
     """
 
-    __slots__ = ("connect", "read")
+    __slots__ = ("connect", "deadline", "read")
 
     def __init__(
         self,
@@ -47,6 +57,7 @@ class Timeout:
         *,
         connect: float | EllipsisType | None = ...,
         read: float | EllipsisType | None = ...,
+        deadline: float | None = None,
     ) -> None:
         if isinstance(timeout, Timeout):
             base_connect: float | None = timeout.connect
@@ -59,29 +70,36 @@ class Timeout:
             base_connect if connect is ... else _check_seconds("connect", connect)
         )
         self.read: float | None = base_read if read is ... else _check_seconds("read", read)
+        self.deadline = deadline
 
     def __repr__(self) -> str:
-        return f"Timeout(connect={self.connect!r}, read={self.read!r})"
+        end = "" if self.deadline is None else f", deadline={self.deadline!r}"
+        return f"Timeout(connect={self.connect!r}, read={self.read!r}{end})"
 
     def __eq__(self, other: object) -> bool:
         return (
-            isinstance(other, Timeout) and other.connect == self.connect and other.read == self.read
+            isinstance(other, Timeout)
+            and other.connect == self.connect
+            and other.read == self.read
+            and other.deadline == self.deadline
         )
 
     def __hash__(self) -> int:
-        return hash((self.connect, self.read))
+        return hash((self.connect, self.read, self.deadline))
 
     def __getstate__(self) -> tuple[float | None, float | None]:
+        # A deadline is a reading of this process's monotonic clock: meaningless in another.
         return (self.connect, self.read)
 
     def __setstate__(self, state: tuple[float | None, float | None]) -> None:
         self.connect, self.read = state
+        self.deadline = None
 
     def with_read_at_least(self, seconds: float) -> Timeout:
         """A copy whose read timeout is at least ``seconds`` (None stays unlimited)."""
         if self.read is None or self.read >= seconds:
             return self
-        return Timeout(connect=self.connect, read=seconds)
+        return Timeout(connect=self.connect, read=seconds, deadline=self.deadline)
 
 
 #: The API holds a sync-mode (``Prefer: wait``) request open for up to 60 s; a sync-mode request
@@ -221,9 +239,23 @@ class Response:
 
     The raw body stays reachable (``content``, ``text``, ``json()``) even after it is decoded into
     a struct, so fields a struct doesn't declare are never lost.
+
+    A transport passes ``http_version`` (the protocol the server answered with); ``elapsed``
+    and ``retries_taken`` are recorded by the core as it sends (see their docs).
     """
 
-    __slots__ = ("_chunks", "_content", "_stream", "headers", "request", "status_code")
+    __slots__ = (
+        "_chunks",
+        "_content",
+        "_elapsed",
+        "_started",
+        "_stream",
+        "headers",
+        "http_version",
+        "request",
+        "retries_taken",
+        "status_code",
+    )
 
     def __init__(
         self,
@@ -233,6 +265,7 @@ class Response:
         content: bytes | None = None,
         stream: SyncByteStream | None = None,
         request: Request | None = None,
+        http_version: str = "HTTP/1.1",
     ) -> None:
         self.status_code = status_code
         #: Any case-insensitive mapping (urllib3's HTTPHeaderDict, httpx.Headers, :class:`Headers`).
@@ -241,6 +274,53 @@ class Response:
         self._stream = stream
         self._chunks: Iterator[bytes] | None = None
         self.request = request
+        #: The protocol of the exchange as httpx spells it: "HTTP/1.0", "HTTP/1.1", "HTTP/2".
+        self.http_version = http_version
+        #: How many retries the send flow made before this response: 0 when the first attempt
+        #: got it. Redirects and a 401 answered by refreshed credentials are not retries.
+        self.retries_taken = 0
+        #: perf_counter() when the request was handed to the transport, while the body of a
+        #: streamed response is still open; None otherwise.
+        self._started: float | None = None
+        #: Seconds from sending to the end of the response, once it has ended.
+        self._elapsed: float | None = None
+
+    def _sent_at(self, started: float) -> None:
+        """Start the ``elapsed`` clock at ``started`` (a ``perf_counter()`` reading taken just
+        before the transport was called); the driver calls it as ``send`` returns. A body read
+        already ends the clock now, a streamed one when it is read, streamed to its end or
+        closed."""
+        if self._stream is None:
+            self._elapsed = perf_counter() - started
+        else:
+            self._started = started
+
+    def _end_clock(self) -> None:
+        started = self._started
+        if started is not None:
+            self._elapsed = perf_counter() - started
+            self._started = None
+
+    @property
+    def elapsed(self) -> datetime.timedelta:
+        """The time from sending the request to the end of the response, as httpx defines it:
+        to the end of the body when it is read (so as ``send`` returns, unless streamed), or to
+        ``close()`` for a streamed body closed early. For a streamed response that is still
+        open it raises RuntimeError, as httpx does; likewise for a response that no client sent
+        (built by hand, or unpickled from one that had not been timed).
+
+        Only the final exchange counts: not the retries or redirects before it.
+        """
+        seconds = self._elapsed
+        if seconds is None:
+            if self._started is not None:
+                raise RuntimeError(
+                    "'.elapsed' may only be accessed after the response has been read or closed."
+                )
+            raise RuntimeError("this response was not sent by a client, so it was not timed")
+        from datetime import timedelta
+
+        return timedelta(seconds=seconds)
 
     @property
     def content(self) -> bytes:
@@ -260,6 +340,7 @@ class Response:
                     self._content = b"".join(stream.iter_bytes())
                 finally:
                     self._stream = None
+                    self._end_clock()
                     stream.close()
         return self._content
 
@@ -308,6 +389,7 @@ class Response:
         try:
             yield from stream.iter_bytes(chunk_size)
         finally:
+            self._end_clock()
             stream.close()
         self._content = b""
 
@@ -328,6 +410,7 @@ class Response:
             chunks.close()  # type: ignore[attr-defined]
         stream, self._stream = self._stream, None
         if stream is not None:
+            self._end_clock()
             stream.close()
 
     def __enter__(self) -> Response:
@@ -344,11 +427,36 @@ class Response:
         return f"<Response [{self.status_code}]>"
 
     def __reduce__(self) -> Any:
-        return (_rebuild_response, (self.status_code, dict(self.headers.items()), self.content))
+        # The body first: reading a streamed one ends its clock, so ``_elapsed`` is read after.
+        content = self.content
+        return (
+            _rebuild_response,
+            (
+                self.status_code,
+                dict(self.headers.items()),
+                content,
+                self.http_version,
+                self.retries_taken,
+                self._elapsed,
+            ),
+        )
 
 
-def _rebuild_response(status: int, headers: dict[str, str], content: bytes) -> Response:
-    return Response(status, headers=Headers(headers), content=content)
+def _rebuild_response(
+    status: int,
+    headers: dict[str, str],
+    content: bytes,
+    http_version: str = "HTTP/1.1",
+    retries_taken: int = 0,
+    elapsed: float | None = None,
+) -> Response:
+    # The defaults rebuild pickles made before the last three were recorded.
+    response = Response(
+        status, headers=Headers(headers), content=content, http_version=http_version
+    )
+    response.retries_taken = retries_taken
+    response._elapsed = elapsed
+    return response
 
 
 @runtime_checkable
@@ -363,8 +471,15 @@ class SyncTransport(Protocol):
     - with ``stream=False`` it reads the whole body into ``Response.content``; with
       ``stream=True`` it returns at once with a :class:`SyncByteStream` as ``stream`` that reads
       the body as it arrives and releases the connection on ``close()``;
+    - it passes the protocol the server answered with as ``Response(http_version=...)``:
+      "HTTP/1.0", "HTTP/1.1" or "HTTP/2", as httpx spells them (left out, it is "HTTP/1.1").
+      It sets nothing else about the exchange: the core times it (``Response.elapsed``) and
+      counts its retries (``Response.retries_taken``);
     - it applies ``timeout.connect`` to opening the connection and ``timeout.read`` to each wait
-      for bytes;
+      for bytes; when ``timeout.deadline`` is set and ``stream`` is False, it should end the whole
+      exchange by then (raising :class:`~replicate.APITimeoutError`, ``request_sent=True`` once
+      anything may have been sent), never returning a response it was cut off from. A transport
+      that cannot may ignore it: the connect and read timeouts are already cut to fit;
     - on failure it raises :class:`~replicate.APIConnectionError` (or
       :class:`~replicate.APITimeoutError` for a timeout), with the library's exception chained as
       ``__cause__``, and sets ``request_sent=False`` only when the server surely never saw the

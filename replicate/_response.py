@@ -11,6 +11,8 @@ from ._save import write_atomically
 from .exceptions import ReplicateError
 
 if TYPE_CHECKING:
+    import datetime
+
     from ._http import Request, Response
 
 T = TypeVar("T")
@@ -74,7 +76,8 @@ class APIResponse(Generic[T]):
     ``parse()`` gives the object the method normally returns (``parse(to=Type)`` decodes the
     body into another msgspec type instead); everything else describes the HTTP exchange:
     ``status_code``, ``headers`` (such as ``ratelimit-remaining``), ``http_request``, ``url``,
-    ``method``, and the body through ``read()``, ``text()``, ``json()``, ``iter_bytes()``,
+    ``method``, ``http_version``, ``retries_taken`` (how many retries came before it),
+    ``elapsed``, and the body through ``read()``, ``text()``, ``json()``, ``iter_bytes()``,
     ``iter_text()`` and ``iter_lines()``.
 
     From ``with_raw_response`` the body has been read and the object decoded already (but for
@@ -83,9 +86,10 @@ class APIResponse(Generic[T]):
     connection, after which it cannot be read again (:class:`StreamAlreadyConsumed`).
     ``close()`` releases the connection.
 
-    v2's ``retries_taken``, ``elapsed`` and ``http_version`` are not offered: the send flow does
-    not record retries or timings on the response, and transports do not report the HTTP
-    version. ``http_response`` is this library's :class:`~replicate.Response`, not httpx's.
+    ``elapsed`` is httpx's: from sending the request to the end of the response, that is to
+    the end of its body (read or streamed whole) or to ``close()``; asked for while a streamed
+    body is still open, it raises RuntimeError, as v2's does. ``http_response`` is this
+    library's :class:`~replicate.Response`, not httpx's.
     """
 
     __slots__ = ("_deferred", "_open", "_parsed", "_parsed_by_type", "_spent", "http_response")
@@ -162,6 +166,23 @@ class APIResponse(Generic[T]):
     @property
     def method(self) -> str:
         return self.http_request.method
+
+    @property
+    def http_version(self) -> str:
+        """The protocol the server answered with, such as "HTTP/1.1"."""
+        return self.http_response.http_version
+
+    @property
+    def retries_taken(self) -> int:
+        """How many retries were made before this response: 0 when the first attempt got it.
+        Redirects and a 401 answered by refreshed credentials are not retries."""
+        return self.http_response.retries_taken
+
+    @property
+    def elapsed(self) -> datetime.timedelta:
+        """The time from sending the (last) request to the end of the response: its body read
+        or streamed whole, or the response closed. RuntimeError while a streamed body is open."""
+        return self.http_response.elapsed
 
     @property
     def is_closed(self) -> bool:

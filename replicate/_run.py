@@ -44,6 +44,7 @@ from .exceptions import (
     ModelError,
     PredictionAbortedError,
     PredictionCanceledError,
+    PredictionTimeoutError,
     ReplicateError,
 )
 from .resources.predictions import create_headers, prediction_body
@@ -117,8 +118,9 @@ def finish(prediction: Prediction) -> Prediction:
 
 def cancel_flow(
     client: Replicate, prediction_id: str, deadline: Deadline = NO_DEADLINE
-) -> Flow[None]:
+) -> Flow[bool]:
     """Cancel a prediction on the way out; a failure is logged, never raised over the cause.
+    Returns whether the API accepted the cancel.
 
     Under a deadline the cancel ends by the deadline plus its grace, and is not retried past it.
     """
@@ -131,8 +133,9 @@ def cancel_flow(
         )
     except APIError as exc:
         log.warning("replicate: could not cancel prediction %s: %s", prediction_id, exc)
-    else:
-        log.info("replicate: canceled prediction %s", prediction_id)
+        return False
+    log.info("replicate: canceled prediction %s", prediction_id)
+    return True
 
 
 class Watcher:
@@ -374,9 +377,12 @@ def create_flow(
     try:
         response = yield from client._send_flow(request, shield=True, deadline=deadline.graced())
     except APIConnectionError as exc:
+        timed_out = isinstance(exc, APITimeoutError) and deadline.expired()
         if not exc.request_sent:
+            if timed_out:  # the connect was cut at the deadline: nothing reached the server
+                raise deadline.not_created("connecting to create the prediction") from exc
             raise
-        if isinstance(exc, APITimeoutError) and deadline.expired():
+        if timed_out:
             # The read was cut at the deadline plus the grace.
             raise deadline.create_unanswered(f"POST {target.path}", sent_at) from exc
         # The server may have created it: say so, and never send the create again.
@@ -414,8 +420,8 @@ def create_flow(
         )
     )
     if not complete and deadline.expired():
-        yield from cancel_flow(client, prediction.id, deadline)
-        raise deadline.error(prediction.id)
+        canceled = yield from cancel_flow(client, prediction.id, deadline)
+        raise deadline.error(prediction.id, canceled=canceled)
     return prediction, complete
 
 
@@ -555,14 +561,17 @@ def guarded(
 
     A ModelError means the prediction ended: nothing to cancel. A consumer that stops iterating
     (``GeneratorExit``: ``break``, ``close()``) cancels nothing: no request can be made from a
-    closing generator.
+    closing generator. The deadline's PredictionTimeoutError, raised before the cancel, is
+    reworded (the same exception, traceback and cause) to say whether the cancel succeeded.
     """
     try:
         return (yield from flow)
     except (GeneratorExit, ModelError):
         raise
-    except BaseException:
-        yield from cancel_flow(client, prediction_id, deadline)
+    except BaseException as exc:
+        canceled = yield from cancel_flow(client, prediction_id, deadline)
+        if isinstance(exc, PredictionTimeoutError) and exc.prediction_id == prediction_id:
+            exc.args = deadline.error(prediction_id, canceled=canceled).args
         raise
 
 

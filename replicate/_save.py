@@ -13,8 +13,10 @@ def write_atomically(file: str | os.PathLike[str], chunks: Iterable[bytes]) -> N
 
     If anything fails (including reading ``chunks``, which is then closed so its connection is
     released) the temporary file is removed and ``file`` is left as it was. The temporary file
-    gets the usual permissions (subject to the umask), not mkstemp's owner-only ones. A folder
-    that does not exist is an error naming the path the caller gave.
+    gets the usual permissions (subject to the umask), not mkstemp's owner-only ones. When the
+    temporary file cannot be created (no such folder, a part of the path is a file, no
+    permission, ...) the error keeps its type and errno but names the path the caller gave and
+    says why, never the temporary name.
     """
     target = os.path.abspath(os.fsdecode(os.fspath(file)))
     directory, name = os.path.split(target)
@@ -28,14 +30,13 @@ def write_atomically(file: str | os.PathLike[str], chunks: Iterable[bytes]) -> N
             except FileExistsError:
                 continue
         else:  # pragma: no cover - 100 collisions of 48 random bits
-            raise FileExistsError(f"could not create a temporary file next to {target!r}")
-    except (FileNotFoundError, NotADirectoryError) as exc:
+            raise FileExistsError(errno.EEXIST, "every temporary name tried was taken", temp)
+    except OSError as exc:
         _close(chunks)
         given = os.fsdecode(os.fspath(file))
+        # The same exception type and errno, but about the caller's path, never the temporary name.
         raise type(exc)(
-            exc.errno or errno.ENOENT,
-            f"cannot save to {given!r}: the folder {directory!r} does not exist",
-            given,
+            exc.errno, f"cannot save to {given!r}: {_why(exc, directory)}", given
         ) from None
     except BaseException:
         _close(chunks)
@@ -54,6 +55,34 @@ def write_atomically(file: str | os.PathLike[str], chunks: Iterable[bytes]) -> N
         except OSError:
             pass
         raise
+
+
+def _why(exc: OSError, directory: str) -> str:
+    """Why no file could be created in ``directory``, in the caller's terms."""
+    if exc.errno == errno.ENOENT:
+        return f"the folder {directory!r} does not exist"
+    if exc.errno == errno.ENOTDIR:
+        return f"{_not_a_folder(directory)!r} is not a folder"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"no permission to create a file in the folder {directory!r}"
+    reason = exc.strerror or (os.strerror(exc.errno) if exc.errno else type(exc).__name__)
+    return f"cannot create a file in the folder {directory!r}: {reason}"
+
+
+def _not_a_folder(directory: str) -> str:
+    """The first part of ``directory`` that exists but is not a folder (else ``directory``)."""
+    path = directory
+    parents = []
+    while True:
+        parents.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    for path in reversed(parents):
+        if os.path.lexists(path) and not os.path.isdir(path):
+            return path
+    return directory
 
 
 def _close(chunks: Iterable[bytes]) -> None:

@@ -96,8 +96,10 @@ def send_flow(
     retry is not made (the attempt's own error is raised, and the skipped retry logged), and a
     redirect or a refresh raises :class:`~replicate.BodyNotReplayableError`.
 
-    Returns the final Response (2xx, or any status when ``raise_for_status`` is False); raises
-    the typed status error or the transport's APIConnectionError otherwise.
+    Returns the final Response (2xx, or any status when ``raise_for_status`` is False), its
+    ``retries_taken`` set to the number of retries made before it; raises the typed status
+    error (whose response carries the same count) or the transport's APIConnectionError
+    otherwise.
     """
     timeout = _effective_timeout(request, timeout)
     observe = sender.observe if sender.observers else None
@@ -152,6 +154,7 @@ def send_flow(
         if shield and isinstance(response, Interrupted):
             return response
         response.request = prepared
+        response.retries_taken = attempt  # redirects and 401 refreshes leave ``attempt`` as is
         status = response.status_code
         if debug:
             log.debug("%s %s -> %d", prepared.method, redact_url(prepared.url), status)

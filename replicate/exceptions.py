@@ -279,7 +279,8 @@ class PredictionAbortedError(ModelError):
 
 
 class PredictionTimeoutError(ReplicateError):
-    """The caller's deadline for a whole run passed; the prediction was canceled.
+    """The caller's deadline for a whole run passed. A prediction created by then is canceled
+    on the way out; the message says whether the cancel succeeded.
 
     Deliberately not an :class:`APITimeoutError`: code that retries network timeouts must not
     start the prediction again.

@@ -4,7 +4,7 @@
 #
 # The installs are editable, so code changes need no reinstall. pip runs only when something it
 # installs has changed: the stamp in the virtualenv records the Python, the version and every
-# pyproject.toml it last installed from, and the extras it installed.
+# pyproject.toml it last installed from (path and contents), and the extras it installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PYTHON=${PYTHON:-python3}
@@ -24,7 +24,16 @@ for dir in plugins/*/; do
   fi
 done
 stamp_file="$VENV/.replicate-install-stamp"
-projects_sum=$( { "$VENV/bin/python" -VV; cat "${projects[@]}"; } | cksum | cut -d' ' -f1)
+# Each file's path as well as its contents: a plugin folder renamed is a new project to install.
+projects_sum=$(
+  {
+    "$VENV/bin/python" -VV
+    for project in "${projects[@]}"; do
+      printf '%s\n' "$project"
+      cat "$project"
+    done
+  } | cksum | cut -d' ' -f1
+)
 installed=$(cat "$stamp_file" 2>/dev/null || true)
 # Up to date: the same projects, installed with the extras asked for (none asked: any will do).
 if [ "$installed" != "$projects_sum ${EXTRAS:-}" ] && { [ -n "${EXTRAS:-}" ] || [ "${installed%% *}" != "$projects_sum" ]; }; then

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,6 +113,91 @@ def silent() -> Iterator[_SilentServer]:
         server.close()
 
 
+class _SlowServer:
+    """A raw TCP server that is slow within every per-operation timeout: it reads a request
+    2 KB at a time every 50 ms (``reading="slowly"``), or reads it whole and then sends a
+    complete answer one byte every 100 ms (``reading="whole"``)."""
+
+    def __init__(self, reading: str) -> None:
+        self.reading = reading
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.received: list[int] = []  # bytes read, per connection
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
+
+    def _accept(self) -> None:
+        self.listener.settimeout(0.05)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        index = len(self.received)
+        self.received.append(0)
+        with conn:
+            conn.settimeout(0.5)
+            try:
+                if self.reading == "slowly":
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                    while not self._stop.wait(0.05):
+                        data = conn.recv(2048)
+                        if not data:
+                            return
+                        self.received[index] += len(data)
+                    return
+                self.received[index] += len(conn.recv(65536))
+                body = b'{"id": "p1", "status": "succeeded", "output": "done"}'
+                answer = (
+                    b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+                    b"Preference-Applied: wait\r\nContent-Length: %d\r\n\r\n%s"
+                ) % (len(body), body)
+                for i in range(len(answer)):
+                    if self._stop.wait(0.1):
+                        return
+                    conn.sendall(answer[i : i + 1])
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(2)
+        self.listener.close()
+
+
+@pytest.fixture
+def slow_reader() -> Iterator[_SlowServer]:
+    server = _SlowServer("slowly")
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def trickler() -> Iterator[_SlowServer]:
+    server = _SlowServer("whole")
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def _client_of(port: int) -> replicate.Replicate:
+    return replicate.Replicate(
+        bearer_token=TOKEN,
+        base_url=f"http://127.0.0.1:{port}/v1",
+        retry_policy=replicate.DefaultRetryPolicy(initial_backoff=0.001, max_backoff=0.005),
+    )
+
+
 def _timed_timeout_error(call: Any) -> tuple[replicate.PredictionTimeoutError, float]:
     started = time.monotonic()
     with pytest.raises(replicate.PredictionTimeoutError) as info:
@@ -198,6 +284,28 @@ def test_a_create_refused_before_it_was_sent_keeps_its_connection_error() -> Non
     assert not isinstance(info.value, replicate.PredictionTimeoutError)
 
 
+def test_a_create_whose_connect_hangs_past_the_deadline_created_nothing() -> None:
+    # A listening socket whose accept queue is full: connects to it hang without an answer.
+    with socket.socket() as server, socket.socket() as filler:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        filler.connect(("127.0.0.1", port))
+        with replicate.Replicate(
+            bearer_token=TOKEN,
+            base_url=f"http://127.0.0.1:{port}/v1",
+            retry_policy=replicate.DefaultRetryPolicy(initial_backoff=0.001, max_backoff=0.005),
+        ) as client:
+            started = time.monotonic()
+            with pytest.raises(replicate.PredictionTimeoutError) as info:
+                client.run("acme/hello", input={}, timeout=1)
+            took = time.monotonic() - started
+    assert 1 <= took < 1 + DEADLINE_GRACE + SLACK, took
+    assert "no prediction was created" in str(info.value)
+    assert info.value.prediction_id is None
+    assert isinstance(info.value.__cause__, replicate.APITimeoutError)
+
+
 # --- before the create: uploads and the schema ------------------------------------------------
 
 
@@ -217,6 +325,48 @@ def test_a_slow_upload_ends_at_the_deadline_and_creates_nothing(
     assert "no prediction was created" in str(error)
     assert len(held.seen) == 1
     assert requests_to(tserver, "POST", CREATE) == []
+
+
+def test_an_upload_read_slowly_ends_at_the_deadline(
+    slow_reader: _SlowServer, tmp_path: Path
+) -> None:
+    """Each send of the multipart body stays within its timeout; the deadline ends the whole."""
+    image = tmp_path / "big.bin"
+    image.write_bytes(b"\0" * 3_000_000)
+    with _client_of(slow_reader.port) as client:
+        error, elapsed = _timed_timeout_error(
+            lambda: client.run("acme/hello", input={"image": image}, timeout=1)
+        )
+    assert 1 - 0.1 < elapsed < 1 + SLACK, elapsed  # the upload is not under the grace
+    assert "uploading the input files" in str(error)
+    assert "no prediction was created" in str(error)
+    assert 0 < slow_reader.received[0] < 3_000_000  # cut mid-body
+    assert len(slow_reader.received) == 1  # never sent again
+
+
+def test_a_create_answered_a_byte_at_a_time_ends_at_the_deadline_plus_the_grace(
+    trickler: _SlowServer,
+) -> None:
+    with _client_of(trickler.port) as client:
+        error, elapsed = _timed_timeout_error(lambda: client.run("acme/hello", input={}, timeout=1))
+    assert 1 + DEADLINE_GRACE - 0.1 < elapsed < 1 + DEADLINE_GRACE + SLACK, elapsed
+    _assert_unknown_id(error)
+    assert len(trickler.received) == 1  # one create, never sent again
+
+
+def test_a_finished_exchange_keeps_its_pooled_connection_past_the_deadline(
+    tclient: replicate.Replicate, tserver: HTTPServer
+) -> None:
+    """The deadline's watch lets go of a connection before it is pooled again: a later request
+    on the same connection, after the deadline has passed, is not cut."""
+    tserver.expect_request(CREATE, method="POST").respond_with_response(
+        json_response(prediction(tserver, status="succeeded", output="x"), 201)
+    )
+    tserver.expect_request("/v1/predictions/p1").respond_with_json(prediction(tserver))
+    assert tclient.run("acme/hello", input={}, timeout=0.3) == "x"
+    time.sleep(0.3 + DEADLINE_GRACE + 0.2)  # every timer of that call has fired
+    assert tclient.predictions.get(prediction_id="p1").id == "p1"
+    assert tclient.predictions.get(prediction_id="p1").id == "p1"
 
 
 def test_a_slow_schema_fetch_ends_at_the_deadline_and_creates_nothing(
@@ -308,3 +458,28 @@ def test_the_ctrl_c_shield_of_a_create_gives_up_at_the_deadline_plus_the_grace(
     assert 1 + DEADLINE_GRACE - 0.15 < elapsed < 1 + DEADLINE_GRACE + SLACK, elapsed
     assert len(held.seen) == 1
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_request_timeouts_carry_the_exchange_deadline() -> None:
+    import pickle
+
+    from replicate._deadline import Deadline
+
+    deadline = Deadline(10)
+    assert deadline.at is not None
+    base = replicate.Timeout(connect=5, read=60)
+    clipped = deadline.clip(base)
+    assert clipped.deadline == deadline.at
+    assert clipped.connect == 5 and clipped.read is not None and 9 < clipped.read <= 10
+    graced = deadline.graced().clip(base)
+    assert graced.deadline == deadline.at + DEADLINE_GRACE
+    assert graced.read is not None and 10 < graced.read <= 10 + DEADLINE_GRACE
+    near = Deadline(0.5)
+    # The create's connect ends by the deadline itself: one not sent by then creates nothing.
+    graced_near = near.graced().clip(base)
+    assert graced_near.connect is not None and graced_near.connect <= 0.5
+    assert graced_near.read is not None and graced_near.read > 0.5
+    assert base.deadline is None and Deadline(None).clip(base) is base
+    # A monotonic reading means nothing in another process: a pickle leaves it out.
+    again = pickle.loads(pickle.dumps(clipped))
+    assert again.deadline is None and (again.connect, again.read) == (clipped.connect, clipped.read)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import errno
 import os
 import pickle
 import socket
@@ -490,6 +491,71 @@ def test_save_into_a_missing_folder_names_the_path_given(
     assert ".part" not in str(info.value)  # never the internal temporary name
     assert not (tmp_path / "missing").exists()
     assert delivery.log == []  # nothing downloaded for nowhere to put it
+
+
+def test_save_under_a_file_names_the_part_that_is_not_a_folder(
+    client: replicate.Replicate, delivery: HTTPServer, tmp_path: Path
+) -> None:
+    out = FileOutput(delivery.url_for("/pbxt/abc/out.png"), client=client)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("")
+    given = str(a_file / "sub" / "out.png")
+    with pytest.raises(NotADirectoryError) as info:
+        out.save(given)
+    assert info.value.errno == errno.ENOTDIR and info.value.filename == given
+    message = str(info.value)
+    assert repr(given) in message and f"{str(a_file)!r} is not a folder" in message, message
+    assert "does not exist" not in message and ".part" not in message
+    assert delivery.log == []
+
+
+def test_save_where_no_file_may_be_created_says_why(
+    client: replicate.Replicate, delivery: HTTPServer
+) -> None:
+    # sysfs refuses to create a file for everyone, root included (the tests may run as root, for
+    # whom a read-only mode on a folder changes nothing).
+    folder = "/sys/kernel"
+    if not os.path.isdir(folder):
+        pytest.skip(f"{folder} is not there: no sysfs, so no folder even root may not write to")
+    out = FileOutput(delivery.url_for("/pbxt/abc/out.png"), client=client)
+    given = os.path.join(folder, "out.png")
+    with pytest.raises(OSError) as info:
+        out.save(given)
+    message = str(info.value)
+    assert info.value.filename == given and repr(given) in message, message
+    assert ".part" not in message, message
+    if info.value.errno == errno.EROFS:  # /sys mounted read-only, as in some containers
+        assert "Read-only file system" in message, message
+    else:
+        assert type(info.value) is PermissionError and info.value.errno == errno.EACCES
+        assert f"no permission to create a file in the folder {folder!r}" in message, message
+    assert delivery.log == []
+
+
+def test_save_keeps_the_type_errno_and_reason_of_any_error_creating_the_file(
+    client: replicate.Replicate,
+    delivery: HTTPServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_open = os.open
+
+    def no_space(path: str, *args: Any, **kwargs: Any) -> int:
+        if str(path).endswith(".part"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", no_space)
+    out = FileOutput(delivery.url_for("/pbxt/abc/out.png"), client=client)
+    given = tmp_path / "out.png"
+    with pytest.raises(OSError) as info:
+        out.save(given)
+    assert type(info.value) is OSError and info.value.errno == errno.ENOSPC
+    assert info.value.filename == str(given)
+    message = str(info.value)
+    assert f"cannot create a file in the folder {str(tmp_path)!r}" in message, message
+    assert os.strerror(errno.ENOSPC) in message and ".part" not in message, message
+    assert list(tmp_path.iterdir()) == [] and delivery.log == []
 
 
 def test_filename_of_odd_urls() -> None:

@@ -14,7 +14,15 @@ from pytest_httpserver import HTTPServer
 
 import replicate
 from replicate.pagination import SyncCursorURLPage
-from replicate.types import ExamplePrediction, Model, Prediction, Version, decoder_for
+from replicate.types import (
+    ExamplePrediction,
+    LatestVersion,
+    Model,
+    Page,
+    Prediction,
+    Version,
+    decoder_for,
+)
 
 VERSION_ID = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
 
@@ -37,7 +45,8 @@ COMPLETE = model(
 def check_partial(m: Model) -> None:
     assert (m.owner, m.name, m.run_count) == ("acme", "hot-dog", 3)
     assert isinstance(m.default_example, Prediction) and m.default_example.id == ""
-    assert isinstance(m.latest_version, Version) and m.latest_version.id == ""
+    assert type(m.latest_version) is LatestVersion and m.latest_version.id == ""
+    assert isinstance(m.latest_version, Version)
     assert m.default_example.to_dict() == {} and m.latest_version.to_dict() == {}
 
 
@@ -70,7 +79,7 @@ def test_collections_get(httpserver: HTTPServer, client: replicate.Replicate) ->
     collection = client.collections.get("hot-dogs")
     assert collection.models is not None
     check_partial(collection.models[0])
-    assert collection.models[1].latest_version == Version(
+    assert collection.models[1].latest_version == LatestVersion(
         cog_version="0.9.4", openapi_schema={"openapi": "3.0.2"}
     )
 
@@ -95,6 +104,7 @@ def test_decoders_and_from_dict_agree(body: dict[str, Any]) -> None:
     assert Model.from_dict(body) == decoded
     assert decoder_for(Model).decode(decoded.to_json()) == decoded
     assert type(decoded.default_example) is ExamplePrediction
+    assert type(decoded.latest_version) is LatestVersion
 
 
 def test_wrong_types_still_fail() -> None:
@@ -105,8 +115,23 @@ def test_wrong_types_still_fail() -> None:
         decoder_for(Model).decode(b'{"default_example": []}')
 
 
-def test_a_prediction_still_needs_its_id() -> None:
-    # Only the open objects relax it: a prediction response without an id is not a prediction.
+def test_a_prediction_and_a_version_still_need_their_ids() -> None:
+    # Only the open objects relax it: a prediction response without an id is not a prediction,
+    # nor is a version response (versions.get, versions.list) without one a version.
     with pytest.raises(msgspec.ValidationError, match="id"):
         decoder_for(Prediction).decode(b'{"status": "starting"}')
-    assert decoder_for(Version).decode(b"{}") == Version()
+    with pytest.raises(msgspec.ValidationError, match="id"):
+        decoder_for(Version).decode(b'{"cog_version": "0.9.4"}')
+    with pytest.raises(msgspec.ValidationError, match="id"):
+        decoder_for(Page[Version]).decode(b'{"next": null, "results": [{}]}')
+    assert decoder_for(LatestVersion).decode(b"{}") == LatestVersion()
+
+
+def test_versions_get_without_an_id_is_an_error(
+    httpserver: HTTPServer, client: replicate.Replicate
+) -> None:
+    httpserver.expect_request("/v1/models/acme/hot-dog/versions/v1").respond_with_json(
+        {"cog_version": "0.9.4"}
+    )
+    with pytest.raises(replicate.APIResponseValidationError, match="missing required field `id`"):
+        client.models.versions.get(model_owner="acme", model_name="hot-dog", version_id="v1")

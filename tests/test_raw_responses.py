@@ -4,7 +4,9 @@ and both prefixes on every resource."""
 
 from __future__ import annotations
 
+import datetime
 import json
+import pickle
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +21,7 @@ from werkzeug import Response as WResponse
 
 import replicate
 from replicate._client import _Resource
+from replicate._http import _rebuild_response
 from replicate._response import (
     APIResponse,
     BinaryAPIResponse,
@@ -44,14 +47,12 @@ FILE = {
 }
 DOWNLOAD = {"expiry": 1708515345, "owner": "mattt", "signature": "zuo/gh+q=="}
 
-#: Every public name of v2's sync ``APIResponse`` (``replicate==2.0.0b4``), with the ones this
-#: library does not offer because nothing records them (see the class docstring).
+#: Every public name of v2's sync ``APIResponse`` (``replicate==2.0.0b4``): all offered here.
 V2_NAMES = {
     "close", "elapsed", "headers", "http_request", "http_response", "http_version",
     "is_closed", "iter_bytes", "iter_lines", "iter_text", "json", "method", "parse", "read",
     "retries_taken", "status_code", "text", "url",
 }  # fmt: skip
-NOT_TRACKED = {"elapsed", "http_version", "retries_taken"}
 
 
 class Tiny(msgspec.Struct):
@@ -72,7 +73,7 @@ def test_raw_response_has_v2s_attributes(
     raw = client.with_raw_response.predictions.get(prediction_id="p1")
     assert isinstance(raw, APIResponse)
     missing = {name for name in V2_NAMES if not hasattr(raw, name)}
-    assert missing == NOT_TRACKED
+    assert missing == set()
 
     assert raw.status_code == 200
     assert raw.headers["RateLimit-Remaining"] == "42"
@@ -149,6 +150,189 @@ def test_raw_response_error_status_raises(
     )
     with pytest.raises(replicate.NotFoundError):
         client.with_raw_response.predictions.get("nope")
+
+
+# --- with_raw_response: retries_taken, elapsed, http_version ---------------------------------
+
+
+def answers(server: HTTPServer, path: str, *steps: tuple[int, dict[str, str]]) -> None:
+    """``path`` answers with each ``(status, headers)`` of ``steps`` in turn, then with the last
+    one again; a 2xx carries PREDICTION as its body."""
+    seen: list[int] = []
+
+    def handler(request: WRequest) -> WResponse:
+        status, headers = steps[min(len(seen), len(steps) - 1)]
+        seen.append(status)
+        body = json.dumps(PREDICTION) if status < 300 else ""
+        return WResponse(body, status=status, headers=headers, content_type="application/json")
+
+    server.expect_request(path).respond_with_handler(handler)
+
+
+def test_raw_response_first_try_records_no_retry_its_time_and_version(
+    tserver: HTTPServer, tclient: replicate.Replicate
+) -> None:
+    tserver.expect_request("/v1/predictions/p1").respond_with_json(PREDICTION)
+    raw = tclient.with_raw_response.predictions.get("p1")
+    assert raw.retries_taken == 0
+    assert raw.http_version == "HTTP/1.1"
+    assert isinstance(raw.elapsed, datetime.timedelta)
+    assert raw.elapsed > datetime.timedelta(0)
+    assert raw.elapsed == raw.http_response.elapsed
+
+
+def test_http_version_is_the_servers() -> None:
+    # The fixtures' werkzeug servers switch to HTTP/1.1 for good once a threaded one exists, so
+    # an HTTP/1.0 server is made here: http.server's handlers answer in HTTP/1.0 by default.
+    from http.server import BaseHTTPRequestHandler
+    from http.server import HTTPServer as StdHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps(PREDICTION).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = StdHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    try:
+        base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        with replicate.Replicate(bearer_token=TOKEN, base_url=base_url) as c:
+            raw = c.with_raw_response.predictions.get("p1")
+        assert raw.http_version == "HTTP/1.0"
+        assert raw.parse().id == "p1"
+    finally:
+        thread.join(5)
+        server.server_close()
+
+
+def test_raw_response_counts_the_retries_before_it(
+    httpserver: HTTPServer, client: replicate.Replicate
+) -> None:
+    answers(httpserver, "/v1/predictions/p1", (503, {}), (503, {}), (200, {}))
+    raw = client.with_raw_response.predictions.get("p1")
+    assert raw.status_code == 200
+    assert raw.retries_taken == 2
+    assert len(httpserver.log) == 3
+
+
+def test_the_error_after_the_last_retry_carries_the_count(
+    httpserver: HTTPServer, client: replicate.Replicate
+) -> None:
+    answers(httpserver, "/v1/predictions/p1", (503, {}))
+    with pytest.raises(replicate.InternalServerError) as caught:
+        client.with_raw_response.predictions.get("p1")
+    assert caught.value.response.retries_taken == 2  # the default max_retries, all used
+    assert len(httpserver.log) == 3
+
+
+def test_redirects_are_not_retries(httpserver: HTTPServer, client: replicate.Replicate) -> None:
+    answers(httpserver, "/v1/predictions/old", (307, {"Location": "/v1/predictions/p1"}))
+    httpserver.expect_request("/v1/predictions/p1").respond_with_json(PREDICTION)
+    raw = client.with_raw_response.predictions.get("old")
+    assert raw.url == httpserver.url_for("/v1/predictions/p1")
+    assert raw.retries_taken == 0
+
+
+def test_a_retry_after_a_redirect_counts_once(
+    httpserver: HTTPServer, client: replicate.Replicate
+) -> None:
+    answers(httpserver, "/v1/predictions/old", (307, {"Location": "/v1/predictions/p1"}))
+    answers(httpserver, "/v1/predictions/p1", (503, {}), (200, {}))
+    raw = client.with_raw_response.predictions.get("old")
+    assert raw.status_code == 200
+    # One redirect, then one retry (of the redirected request): three exchanges.
+    assert raw.retries_taken == 1
+    assert len(httpserver.log) == 3
+
+
+def test_elapsed_covers_the_servers_delay(
+    httpserver: HTTPServer, client: replicate.Replicate
+) -> None:
+    def slow(request: WRequest) -> WResponse:
+        time.sleep(0.2)
+        return WResponse(json.dumps(PREDICTION), content_type="application/json")
+
+    httpserver.expect_request("/v1/predictions/p1").respond_with_handler(slow)
+    raw = client.with_raw_response.predictions.get("p1")
+    assert datetime.timedelta(seconds=0.2) <= raw.elapsed < datetime.timedelta(seconds=5)
+
+
+def test_elapsed_of_a_streamed_body_ends_with_the_body(
+    tserver: HTTPServer, tclient: replicate.Replicate
+) -> None:
+    text = json.dumps(PREDICTION).encode()
+    release, _finished = held_back_body(
+        tserver, "/v1/predictions/p1", text[:10], text[10:], "application/json"
+    )
+    with tclient.with_streaming_response.predictions.get("p1") as response:
+        # As httpx (and so v2) has it: the clock runs until the body is read or closed.
+        with pytest.raises(RuntimeError, match="read or closed"):
+            response.elapsed  # noqa: B018
+        time.sleep(0.2)
+        release.set()
+        assert response.parse().id == "p1"
+        assert datetime.timedelta(seconds=0.2) <= response.elapsed < datetime.timedelta(seconds=5)
+        assert response.http_version == "HTTP/1.1"
+        assert response.retries_taken == 0
+
+
+def test_elapsed_of_a_streamed_body_closed_unread(
+    httpserver: HTTPServer, client: replicate.Replicate
+) -> None:
+    httpserver.expect_request("/v1/predictions/p1").respond_with_json(PREDICTION)
+    with client.with_streaming_response.predictions.get("p1") as response:
+        pass
+    assert response.elapsed > datetime.timedelta(0)
+
+
+def test_http_version_comes_from_the_transport() -> None:
+    class Http2:
+        def send(self, request: Any, *, timeout: Any, stream: bool = False) -> Any:
+            body = json.dumps(PREDICTION).encode()
+            headers = replicate.Headers({"Content-Type": "application/json"})
+            return replicate.Response(
+                200, headers=headers, content=body, request=request, http_version="HTTP/2"
+            )
+
+        def close(self) -> None:
+            pass
+
+    with replicate.Replicate(bearer_token=TOKEN, transport=Http2()) as c:
+        raw = c.with_raw_response.predictions.get("p1")
+    assert raw.http_version == "HTTP/2"
+    assert raw.elapsed >= datetime.timedelta(0)
+
+
+def test_a_response_built_by_hand_was_not_timed() -> None:
+    response = replicate.Response(200, headers={})
+    assert response.http_version == "HTTP/1.1"
+    assert response.retries_taken == 0
+    with pytest.raises(RuntimeError, match="not timed"):
+        response.elapsed  # noqa: B018
+
+
+def test_a_response_pickles_with_its_version_retries_and_time(
+    httpserver: HTTPServer, client: replicate.Replicate
+) -> None:
+    answers(httpserver, "/v1/predictions/p1", (503, {}), (200, {}))
+    response = client.with_raw_response.predictions.get("p1").http_response
+    copy = pickle.loads(pickle.dumps(response))
+    assert (copy.status_code, copy.content) == (200, response.content)
+    assert copy.http_version == "HTTP/1.1"
+    assert copy.retries_taken == 1
+    assert copy.elapsed == response.elapsed
+    assert copy.request is None  # the request stays behind, as before
+    # A pickle from before these were recorded still loads.
+    old = _rebuild_response(200, {"a": "b"}, b"x")
+    assert (old.http_version, old.retries_taken, old.content) == ("HTTP/1.1", 0, b"x")
 
 
 # --- with_streaming_response ------------------------------------------------------------------

@@ -319,6 +319,58 @@ def test_timeout_cancels_the_prediction_then_raises(
     assert "Prefer" not in httpserver.log[0][0].headers
 
 
+def _cancel_answering(server: HTTPServer, status: int) -> None:
+    body = prediction(server, status="canceled") if status == 200 else {"detail": "boom"}
+    server.expect_request("/v1/predictions/p1/cancel", method="POST").respond_with_response(
+        json_response(body, status)
+    )
+
+
+@pytest.mark.parametrize("cancel_status", [200, 500])
+def test_the_timeout_error_says_whether_the_cancel_succeeded(
+    client: replicate.Replicate, httpserver: HTTPServer, fast_poll: None, cancel_status: int
+) -> None:
+    httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
+        json_response(prediction(httpserver, status="starting"), 201)
+    )
+    httpserver.expect_request("/v1/predictions/p1").respond_with_json(
+        prediction(httpserver, status="processing")
+    )
+    _cancel_answering(httpserver, cancel_status)
+    with pytest.raises(replicate.PredictionTimeoutError) as info:
+        client.run("acme/hello", input={}, timeout=0.3)
+    message = str(info.value)
+    assert message.startswith("prediction p1 did not finish within timeout=0.3 s"), message
+    assert requests_to(httpserver, "POST", "/v1/predictions/p1/cancel")
+    if cancel_status == 200:
+        assert message.endswith("; it was canceled"), message
+    else:
+        assert "canceled" not in message.replace("cancel it with", ""), message
+        assert "may still be running" in message, message
+        assert "client.predictions.cancel('p1')" in message, message
+    assert info.value.prediction_id == "p1"
+
+
+@pytest.mark.parametrize("cancel_status", [200, 500])
+def test_a_create_answered_after_the_deadline_says_whether_the_cancel_succeeded(
+    tclient: replicate.Replicate, tserver: HTTPServer, cancel_status: int
+) -> None:
+    def slow_create(request: Request) -> Response:
+        time.sleep(0.5)
+        return json_response(prediction(tserver, status="starting"), 201)
+
+    tserver.expect_request("/v1/models/acme/hello/predictions").respond_with_handler(slow_create)
+    _cancel_answering(tserver, cancel_status)
+    with pytest.raises(replicate.PredictionTimeoutError) as info:
+        tclient.run("acme/hello", input={}, wait=False, timeout=0.2)
+    message = str(info.value)
+    assert requests_to(tserver, "POST", "/v1/predictions/p1/cancel")
+    if cancel_status == 200:
+        assert message.endswith("; it was canceled"), message
+    else:
+        assert "it was canceled" not in message and "may still be running" in message, message
+
+
 def _interrupt_after(seconds: float) -> threading.Timer:
     timer = threading.Timer(seconds, _thread.interrupt_main)
     timer.start()

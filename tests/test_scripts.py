@@ -1,16 +1,20 @@
-"""scripts/_venv.sh: pip runs only when something it installs has changed.
+"""The scripts: scripts/_venv.sh runs pip only when something it installs has changed,
+scripts/build_wheels.sh clears only its own earlier wheels, the virtualenvs are ignored by git.
 
-Run against a copy of the files the script reads, with a stand-in for the virtualenv's Python
+The scripts run against a copy of the files they read, with a stand-in for the virtualenv's Python
 that records how it was called (and runs nothing but ``-VV``), so no package is installed.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,6 +79,72 @@ def test_pip_runs_only_when_what_it_installs_changed(tmp_path: Path) -> None:
     version = project / "replicate" / "_version.py"
     version.write_text(version.read_text().replace("0.1.0", "0.1.1"))
     assert _pip_calls(project, "[dev]") != []  # a new version
+    assert _pip_calls(project, "[dev]") == []
+    (project / "plugins" / "replicate-token-command").rename(project / "plugins" / "token-command")
+    renamed = _pip_calls(project, "[dev]")  # the same contents, from another folder
+    assert any("-e plugins/token-command/" in c for c in renamed), renamed
+    assert _pip_calls(project, "[dev]") == []
+
+
+def test_build_wheels_removes_only_the_earlier_wheels_of_these_distributions(
+    tmp_path: Path,
+) -> None:
+    project = _project(tmp_path)
+    shutil.copy(ROOT / "scripts" / "build_wheels.sh", project / "scripts")
+    # The wheel's name comes from the plugin's pyproject.toml, not from its folder's name.
+    (project / "plugins" / "replicate-token-command").rename(project / "plugins" / "token")
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    stale = ["replicate-1!0.0.9-py3-none-any.whl", "replicate_token_command-0.0.1-py3-none-any.whl"]
+    others = [
+        "replicate_other-1.0-py3-none-any.whl",
+        "requests-2.0-py3-none-any.whl",
+        "replicate-1!0.0.9.tar.gz",
+        "notes.txt",
+    ]
+    for name in stale + others:
+        (dist / name).write_text("")
+    calls = project / "calls.log"
+    subprocess.run(
+        ["bash", "scripts/build_wheels.sh"],
+        cwd=project,
+        env={
+            **os.environ,
+            "DIST": str(dist),
+            "PYTHON": str(project / ".venv" / "bin" / "python"),
+            "REAL_PYTHON": sys.executable,
+            "CALLS": str(calls),
+        },
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    assert sorted(p.name for p in dist.iterdir()) == sorted(others)
+    (wheel_call,) = calls.read_text().splitlines()
+    assert wheel_call.startswith("-m pip wheel ") and f"-w {dist} " in wheel_call, wheel_call
+
+
+def test_the_virtualenvs_are_ignored_by_git(tmp_path: Path) -> None:
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    # A repository of its own holding the checkout's .gitignore: CI's copy has no .git folder.
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(ROOT / ".gitignore", repo)
+    run = functools.partial(
+        subprocess.run, cwd=repo, capture_output=True, text=True, check=False, timeout=30
+    )
+    assert run([git, "init", "-q"]).returncode == 0
+    venvs = [".venv", ".venv-ci"]
+    for venv in venvs:
+        (repo / venv / "bin").mkdir(parents=True)
+        (repo / venv / "bin" / "python").write_text("")
+    checked = run([git, "check-ignore", "--verbose", "--non-matching", *venvs])
+    ignored = [line for line in checked.stdout.splitlines() if not line.startswith("::")]
+    assert checked.returncode == 0 and len(ignored) == len(venvs), checked.stdout + checked.stderr
+    untracked = run([git, "status", "--porcelain", "--untracked-files=all"])
+    assert untracked.stdout.splitlines() == ["?? .gitignore"], untracked.stdout
 
 
 def test_the_readme_layout_lists_every_module() -> None:

@@ -592,6 +592,7 @@ def test_required_identifiers() -> None:
         "Prediction": {"id"},
         "SearchCollection": {"slug"},
         "Training": {"id"},
+        "Version": {"id"},
     }
 
 

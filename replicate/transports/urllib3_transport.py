@@ -6,13 +6,17 @@ Imported only when a client that uses it is built; ``import replicate`` never lo
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -33,6 +37,9 @@ log = logging.getLogger("replicate")
 
 _NO_RETRIES = urllib3.Retry(total=False, redirect=False, raise_on_redirect=False)
 _CHUNK = 64 * 1024
+#: urllib3's ``HTTPResponse.version`` as httpx spells it (``Response.http_version``); 20 only
+#: when urllib3's experimental HTTP/2 support has been injected.
+_HTTP_VERSIONS = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2"}
 
 
 class Urllib3Transport:
@@ -66,7 +73,7 @@ class Urllib3Transport:
             pool_kw["ssl_context"] = verify
         self._pool_kw = pool_kw
         self._num_pools = num_pools
-        self._pool = urllib3.PoolManager(num_pools=num_pools, **pool_kw)
+        self._pool = _watched(urllib3.PoolManager(num_pools=num_pools, **pool_kw))
         self._proxy = proxy
         self._env_proxies = urllib.request.getproxies_environment() if trust_env else {}
         self._proxy_managers: dict[str, urllib3.ProxyManager] = {}
@@ -119,7 +126,13 @@ class Urllib3Transport:
             from ..exceptions import ReplicateError
 
             raise ReplicateError("this client's connection pool is closed")
+        # A whole-exchange deadline is held by a watch that ends the connection at it (not for
+        # a stream: its reader checks the deadline between chunks, within its read timeout).
+        watch = None if stream or timeout.deadline is None else _Watch(timeout.deadline)
         try:
+            if watch is not None:
+                _local.watch = watch
+                watch.start()
             resp = self._manager(request.url).urlopen(
                 request.method,
                 request.url,
@@ -133,6 +146,39 @@ class Urllib3Transport:
                 decode_content=True,
                 chunked=_needs_chunked(request),
             )
+        except Exception as exc:
+            if watch is not None and watch.expired and not isinstance(exc, ConnectTimeoutError):
+                raise _past_deadline(request) from exc
+            self._raise_mapped(exc, request, timeout)
+        finally:
+            if watch is not None:
+                watch.stop()
+                _local.watch = None
+        if watch is not None and watch.cut:
+            # Cut mid-answer: what urllib3 parsed (a status line, no body) is not the answer.
+            resp.release_conn()
+            raise _past_deadline(request)
+        if stream:
+            return Response(
+                resp.status,
+                headers=resp.headers,
+                stream=_Urllib3Stream(resp, request),
+                request=request,
+                http_version=_HTTP_VERSIONS.get(resp.version, "HTTP/1.1"),
+            )
+        return Response(
+            resp.status,
+            headers=resp.headers,
+            content=resp.data,
+            request=request,
+            http_version=_HTTP_VERSIONS.get(resp.version, "HTTP/1.1"),
+        )
+
+    @staticmethod
+    def _raise_mapped(exc: Exception, request: Request, timeout: Timeout) -> NoReturn:
+        """Raise the SDK's error for what urllib3 raised (anything else is raised as it is)."""
+        try:
+            raise exc
         except ConnectTimeoutError as exc:  # includes NewConnectionError and DNS failures
             timed_out = not isinstance(exc, NewConnectionError)
             raise connection_error(
@@ -171,14 +217,6 @@ class Urllib3Transport:
             raise connection_error(
                 f"Connection to {_origin(request.url)} failed: {exc}", request, sent=True
             ) from exc
-        if stream:
-            return Response(
-                resp.status,
-                headers=resp.headers,
-                stream=_Urllib3Stream(resp, request),
-                request=request,
-            )
-        return Response(resp.status, headers=resp.headers, content=resp.data, request=request)
 
     def close(self) -> None:
         self._closed = True
@@ -239,6 +277,112 @@ class _Urllib3Stream:
             log.debug("error while closing a streamed response", exc_info=True)
 
 
+# --- whole-exchange deadlines ----------------------------------------------------------------
+#
+# urllib3's timeouts bound each socket operation, not an exchange. A request whose Timeout has a
+# deadline is sent under a _Watch: a timer that, at the deadline, shuts down the socket of the
+# connection the request is using, which ends whatever blocking send or receive is under way.
+# The connection registers with the watch of its thread when the request starts on it; it is
+# released from the watch (under _OWNERSHIP) before it goes back to the pool, so a late timer
+# can never touch a connection that another request may be using. Without a deadline none of
+# this runs, beyond one thread-local look-up per request.
+
+_local = threading.local()
+_OWNERSHIP = threading.Lock()
+
+
+class _Watch:
+    __slots__ = ("conn", "cut", "expired", "timer")
+
+    def __init__(self, deadline: float) -> None:
+        self.conn: _WatchedConnection | None = None
+        self.expired = False  # the deadline has passed
+        self.cut = False  # ... and the exchange was under way: its connection was shut down
+        self.timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._expire)
+        self.timer.daemon = True
+
+    def start(self) -> None:
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.cancel()
+
+    def _expire(self) -> None:
+        with _OWNERSHIP:
+            self.expired = True
+            conn = self.conn
+            if conn is None or conn.watch is not self or conn.sock is None:
+                return
+            self.cut = True
+            try:
+                conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _WatchedConnection:
+    """Mixed into urllib3's connection classes: a request started on the connection joins its
+    thread's watch, if there is one."""
+
+    watch: _Watch | None = None
+    sock: Any
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        watch: _Watch | None = getattr(_local, "watch", None)
+        if watch is not None:
+            with _OWNERSHIP:
+                self.watch = watch
+                watch.conn = self
+                expired = watch.expired
+            if expired:  # the deadline passed before anything was sent on this connection
+                raise TimeoutError("the deadline passed before the request was sent")
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _HTTPConnection(_WatchedConnection, HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_WatchedConnection, HTTPSConnection):
+    pass
+
+
+class _WatchedPool:
+    """Mixed into urllib3's pools: a connection leaves its watch before it is pooled again."""
+
+    def _put_conn(self, conn: Any) -> None:
+        if conn is not None and getattr(conn, "watch", None) is not None:
+            with _OWNERSHIP:
+                conn.watch = None
+        super()._put_conn(conn)  # type: ignore[misc]
+
+
+class _HTTPPool(_WatchedPool, HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(_WatchedPool, HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+_M = TypeVar("_M", bound=urllib3.PoolManager)
+
+
+def _watched(manager: _M) -> _M:
+    manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+    return manager
+
+
+def _past_deadline(request: Request) -> Exception:
+    return connection_error(
+        f"The exchange with {_origin(request.url)} did not finish by its deadline (a run's "
+        "timeout=); its connection was closed",
+        request,
+        sent=True,
+        timeout=True,
+    )
+
+
 def _proxy_manager(proxy_url: str, num_pools: int, pool_kw: dict[str, Any]) -> urllib3.ProxyManager:
     """A ProxyManager; credentials in the proxy URL (``http://user:pw@proxy:3128``) become a
     ``Proxy-Authorization`` header, which urllib3 does not derive from the URL itself."""
@@ -251,7 +395,9 @@ def _proxy_manager(proxy_url: str, num_pools: int, pool_kw: dict[str, Any]) -> u
         headers = urllib3.make_headers(proxy_basic_auth=credentials)
         host = parts.netloc.rpartition("@")[2]
         proxy_url = parts._replace(netloc=host).geturl()
-    return urllib3.ProxyManager(proxy_url, num_pools=num_pools, proxy_headers=headers, **pool_kw)
+    return _watched(
+        urllib3.ProxyManager(proxy_url, num_pools=num_pools, proxy_headers=headers, **pool_kw)
+    )
 
 
 def _needs_chunked(request: Request) -> bool:

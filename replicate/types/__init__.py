@@ -8,14 +8,14 @@ Decoding rules, shared by every Struct:
 
 * Unknown fields are ignored, so a field the API adds tomorrow never breaks decoding.
 * Every field has a default (``None``) except a few identifiers the API always sends
-  (``Prediction.id``, ``Training.id``, ``File.id``, ``Account.username``, ``Collection.slug``,
-  ``SearchCollection.slug``).
+  (``Prediction.id``, ``Training.id``, ``File.id``, ``Version.id``, ``Account.username``,
+  ``Collection.slug``, ``SearchCollection.slug``).
 * Where the spec leaves an object open ("any object or null": ``Model.default_example`` and
   ``Model.latest_version``), a partial object still decodes: those fields are an
   :class:`ExamplePrediction` (a :class:`Prediction` whose ``id`` defaults to ``""``) and a
-  :class:`Version` (whose ``id``, like every field of the spec's version, defaults to ``""``),
-  so ``{}`` gives an object with every field at its default, and a model, a model list or a
-  collection holding one decodes as usual.
+  :class:`LatestVersion` (a :class:`Version` whose ``id`` defaults to ``""``), so ``{}`` gives
+  an object with every field at its default, and a model, a model list or a collection holding
+  one decodes as usual.
 * Enumerations (``status``, ``source``, ``visibility``, account ``type``, ...) are plain ``str``,
   never ``Literal``/``Enum``: a value the API adds later (e.g. status ``"aborted"``) still decodes.
   :class:`PredictionStatus` holds the known values as constants.
@@ -92,6 +92,7 @@ __all__ = [
     "Hardware",
     "HardwareListResponse",
     "HardwareListResponseItem",
+    "LatestVersion",
     "Model",
     "ModelCreateParams",
     "ModelCreateResponse",
@@ -353,11 +354,10 @@ class ExamplePrediction(Prediction):
 
 
 class Version(ReplicateObject):
-    """A model version: ``GET /models/{owner}/{name}/versions/{id}``, ``Model.latest_version``."""
+    """A model version: ``GET /models/{owner}/{name}/versions/{id}`` and the versions list."""
 
-    id: str = ""
-    """The version ID; ``""`` when the object does not carry one (the spec requires none of a
-    version's fields, and ``Model.latest_version`` is any object)."""
+    id: str
+    """The version ID."""
     created_at: datetime.datetime | None = None
     cog_version: str | None = None
     openapi_schema: dict[str, Any] | None = None
@@ -365,6 +365,16 @@ class Version(ReplicateObject):
 
     def __post_init__(self) -> None:
         self.created_at = _aware(self.created_at)
+
+
+class LatestVersion(Version):
+    """``Model.latest_version``: a :class:`Version` whose ``id`` may be missing.
+
+    The spec declares ``latest_version`` as any object (or null), so a partial one (even ``{}``)
+    decodes: ``id`` is then ``""`` and the other fields ``None``.
+    """
+
+    id: str = ""
 
 
 # Not keyword-only, unlike the other Structs: ``Model("owner", "name")`` builds a reference to
@@ -390,7 +400,7 @@ class Model(ReplicateObject, kw_only=False):
     """Not in the spec; seen in recorded responses."""
     default_example: ExamplePrediction | None = None
     """Any object in the spec; decoded as a Prediction whose fields may all be missing."""
-    latest_version: Version | None = None
+    latest_version: LatestVersion | None = None
     """Any object in the spec; decoded as a Version whose fields may all be missing."""
 
     def __post_init__(self) -> None:

@@ -32,3 +32,16 @@ def on_the_client(client: replicate.Replicate) -> None:
     client.run("acme/model", input={})
     client.run("acme/model", inputs={})  # type: ignore[call-arg]
     client.stream("acme/model", inputs={})  # type: ignore[call-arg]
+
+
+def raw_and_streamed_responses(client: replicate.Replicate) -> None:
+    # The raw views' methods return responses, not the objects: they type-check as such.
+    raw = client.with_raw_response.predictions.get(prediction_id="p")
+    remaining: str | None = raw.headers.get("ratelimit-remaining")
+    got: Prediction = raw.parse()
+    with client.with_streaming_response.files.get(file_id="f") as response:
+        for chunk in response.iter_bytes():
+            del chunk
+    with client.predictions.with_streaming_response.get(prediction_id="p") as response:
+        del response
+    del remaining, got
