@@ -6,7 +6,7 @@ load on first use, so importing stays cheap.
 
 from __future__ import annotations
 
-from . import exceptions
+from . import _fallback, exceptions
 from ._version import __title__, __version__
 from .exceptions import (
     APIConnectionError,
@@ -30,6 +30,7 @@ from .exceptions import (
     PredictionTimeoutError,
     RateLimitError,
     ReplicateError,
+    ResponseNotRead,
     UnprocessableEntityError,
 )
 
@@ -45,7 +46,16 @@ if TYPE_CHECKING:
     from ._default import default_client, run, stream, use
     from ._events import Event
     from ._files import FileOutput, get_path_url
-    from ._http import Headers, Request, Response, SyncByteStream, SyncTransport, Timeout
+    from ._http import (
+        AsyncByteStream,
+        AsyncTransport,
+        Headers,
+        Request,
+        Response,
+        SyncByteStream,
+        SyncTransport,
+        Timeout,
+    )
     from ._reference import ModelVersionIdentifier
     from ._response import APIResponse, BinaryAPIResponse
     from ._retry import DefaultRetryPolicy, RetryPolicy
@@ -93,6 +103,8 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncByteStream",
+    "AsyncTransport",
     "AuthProvider",
     "AuthenticationError",
     "BadRequestError",
@@ -127,6 +139,7 @@ __all__ = [
     "ReplicateError",
     "Request",
     "Response",
+    "ResponseNotRead",
     "RetryPolicy",
     "ServerSentEvent",
     "SyncByteStream",
@@ -165,6 +178,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Headers": ("._http", "Headers"),
     "SyncTransport": ("._http", "SyncTransport"),
     "SyncByteStream": ("._http", "SyncByteStream"),
+    "AsyncTransport": ("._http", "AsyncTransport"),
+    "AsyncByteStream": ("._http", "AsyncByteStream"),
     "Event": ("._events", "Event"),
     "FileOutput": ("._files", "FileOutput"),
     "get_path_url": ("._files", "get_path_url"),
@@ -230,6 +245,17 @@ _SETTING_DEFAULTS: dict[str, object] = {
     "default_headers": None,
     "default_query": None,
 }
+
+
+def _default_client() -> Replicate:
+    from ._default import default_client
+
+    return default_client()
+
+
+# The lower layers (FileOutput, use(), webhooks.default) reach the default client through
+# ``_fallback``, so that none of them imports ``_default``; the face, above them all, provides it.
+_fallback.install(_default_client)
 
 
 def __getattr__(name: str) -> object:

@@ -153,16 +153,21 @@ class AuthScope:
         scheme, host, port = origin
         if scheme != "https" or port != 443:
             return False
-        for pattern in self.hosts:
-            if pattern.startswith("*."):
-                if host.endswith(pattern[1:]):
-                    return True
-            elif host == pattern:
-                return True
-        return False
+        return any(host_matches(host, pattern) for pattern in self.hosts)
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def host_matches(host: str, pattern: str) -> bool:
+    """Whether ``host`` is what ``pattern`` names: the host itself, or for ``"*.domain"`` any
+    subdomain of ``domain`` at any depth (never ``domain`` itself). Both lower-case, no port.
+
+    The one rule for the auth allowlist (:class:`AuthScope`) and the output file hosts
+    (``_outputs.FileHosts``)."""
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:])
+    return host == pattern
 
 
 def origin_of(url: str) -> tuple[str, str, int]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import msgspec
 
-from . import _logging
+from . import _logging, builtin
 from ._auth import AuthProvider, StaticAuth, TokenAuth
 from ._build import build_request
 from ._config import ClientConfig, user_agent
@@ -23,15 +23,16 @@ from ._redact import Secret
 from ._response import APIResponse, Deferred, ResponseContextManager
 from ._retry import RetryPolicy
 from ._send import Sender, send_flow
-from ._sentinels import NOT_GIVEN, NotGiven
+from ._sentinels import NOT_GIVEN, NotGiven, given
 from .builtin import DEFAULT_TRANSPORT
 from .exceptions import ReplicateError
 
 if TYPE_CHECKING:
     from ._deadline import Deadline
     from ._outputs import FileHosts
+    from ._resolve import SchemaCache
     from ._sse import ServerSentEvent
-    from ._use import Function, SchemaCache
+    from ._use import Function
     from .resources.account import AccountResource
     from .resources.collections import Collections
     from .resources.deployments import Deployments
@@ -156,7 +157,7 @@ class Replicate:
         retry_policy: RetryPolicy | None,
     ) -> None:
         self._config = config
-        self._plugins = Plugins(plugins)
+        self._plugins = Plugins(plugins, builtin=builtin)
         chosen, name = self._choose_transport(transport)
         if auth is not None:
             if not callable(getattr(auth, "auth_headers", None)):
@@ -547,7 +548,7 @@ class Replicate:
 
     @cached_property
     def _schema_cache(self) -> SchemaCache:
-        from ._use import SchemaCache
+        from ._resolve import SchemaCache
 
         return SchemaCache()
 
@@ -669,7 +670,7 @@ class Replicate:
         self, *, query: str, limit: int | NotGiven = NOT_GIVEN, **options: Any
     ) -> SearchResponse:
         """Search models, collections and docs (``GET /search``, a beta endpoint)."""
-        from .resources._base import Resource, check_options, given
+        from .resources._base import Resource, check_options
         from .types import SearchResponse
 
         check_options("search", options)

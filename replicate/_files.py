@@ -17,6 +17,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
+from ._fallback import default_client
 from ._save import write_atomically
 from .exceptions import APIConnectionError, ReplicateError
 
@@ -128,8 +129,6 @@ class FileOutput:
     def _client_or_default(self) -> Replicate:
         client = self._client
         if client is None:
-            from ._default import default_client
-
             client = self._client = default_client()
         return client
 

@@ -2,12 +2,18 @@
 
 A transport only moves bytes. It does not retry, follow redirects, authenticate or decode; the
 core does all of that the same way for every transport. Writing one takes a ``send`` and a
-``close`` (see :class:`SyncTransport`), nothing from this package but the types named here.
+``close`` (see :class:`SyncTransport`), or for ``asyncio`` an ``async`` ``send`` and an
+``aclose`` (see :class:`AsyncTransport`): nothing from this package but the types named here.
+
+Transports and streamed bodies come in two colours, as in httpx: a transport returns a streamed
+body as a :class:`SyncByteStream` or an :class:`AsyncByteStream`, and a :class:`Response` reads
+it with ``read``/``iter_bytes``/``close`` or with ``aread``/``aiter_bytes``/``aclose`` to match.
+A streamed body is read only when one of those is called, never by ``Response.content``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, MutableMapping
 from time import perf_counter
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
@@ -18,6 +24,8 @@ if TYPE_CHECKING:
     from .exceptions import APIConnectionError
 
 __all__ = [
+    "AsyncByteStream",
+    "AsyncTransport",
     "Body",
     "Headers",
     "Request",
@@ -223,7 +231,8 @@ class Request:
 
 @runtime_checkable
 class SyncByteStream(Protocol):
-    """A response body that has not been read yet (``stream=True``)."""
+    """A response body that has not been read yet (``stream=True``): what a
+    :class:`SyncTransport` passes as ``Response(stream=...)``."""
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
         """Yield the body in chunks as they arrive, decoded of any Content-Encoding."""
@@ -234,17 +243,46 @@ class SyncByteStream(Protocol):
         ...
 
 
+@runtime_checkable
+class AsyncByteStream(Protocol):
+    """A response body that has not been read yet (``stream=True``), read with ``await``: what
+    an :class:`AsyncTransport` passes as ``Response(stream=...)``.
+
+    The twin of :class:`SyncByteStream`. One object may implement both (as httpx's streams
+    can); a :class:`Response` then reads it with either family of methods.
+    """
+
+    def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        """Yield the body in chunks as they arrive, decoded of any Content-Encoding (an
+        ``async def`` with ``yield`` is the usual way to write it)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the connection; awaited once the body is read or abandoned."""
+        ...
+
+
 class Response:
     """An HTTP response: status, case-insensitive headers and a body read now or streamed.
 
     The raw body stays reachable (``content``, ``text``, ``json()``) even after it is decoded into
     a struct, so fields a struct doesn't declare are never lost.
 
+    A streamed body (``stream=True``) is a :class:`SyncByteStream` or an
+    :class:`AsyncByteStream`, read only when asked: whole with ``read()`` (``await aread()``), in
+    chunks with ``iter_bytes()`` (``aiter_bytes()``), or released unread with ``close()``
+    (``await aclose()``). Until it has been read, ``content``, ``text``, ``json()`` and
+    ``parse()`` raise :class:`~replicate.ResponseNotRead`: nothing waits on the network behind
+    the caller's back. A method of the other colour than the stream (``read()`` on an async
+    stream, ``aread()`` on a sync one) raises TypeError naming the one to call. Once the body
+    is read, or when there was no stream, every method of either colour works from memory.
+
     A transport passes ``http_version`` (the protocol the server answered with); ``elapsed``
     and ``retries_taken`` are recorded by the core as it sends (see their docs).
     """
 
     __slots__ = (
+        "_achunks",
         "_chunks",
         "_content",
         "_elapsed",
@@ -263,7 +301,7 @@ class Response:
         *,
         headers: Mapping[str, str],
         content: bytes | None = None,
-        stream: SyncByteStream | None = None,
+        stream: SyncByteStream | AsyncByteStream | None = None,
         request: Request | None = None,
         http_version: str = "HTTP/1.1",
     ) -> None:
@@ -271,8 +309,10 @@ class Response:
         #: Any case-insensitive mapping (urllib3's HTTPHeaderDict, httpx.Headers, :class:`Headers`).
         self.headers = headers
         self._content = content
-        self._stream = stream
+        self._stream: Any = stream
+        #: The chunks ``next_chunk()`` / ``anext_chunk()`` are reading, once started.
         self._chunks: Iterator[bytes] | None = None
+        self._achunks: AsyncIterator[bytes] | None = None
         self.request = request
         #: The protocol of the exchange as httpx spells it: "HTTP/1.0", "HTTP/1.1", "HTTP/2".
         self.http_version = http_version
@@ -324,28 +364,59 @@ class Response:
 
     @property
     def content(self) -> bytes:
-        """The whole body; a streamed body is read (and the connection released) on first use."""
-        if self._content is None:
-            self.read()
-        assert self._content is not None
-        return self._content
+        """The whole body. A streamed one must be read first (``read()`` or ``await aread()``):
+        until then this raises :class:`~replicate.ResponseNotRead`."""
+        content = self._content
+        if content is None:
+            if self._stream is not None:
+                raise _not_read(self._stream)
+            return b""  # no body, or one streamed away (``iter_bytes``) or closed unread
+        return content
 
     def read(self) -> bytes:
-        if self._content is None:
-            stream = self._stream
-            if stream is None:
-                self._content = b""
-            else:
-                try:
-                    self._content = b"".join(stream.iter_bytes())
-                finally:
-                    self._stream = None
-                    self._end_clock()
-                    stream.close()
-        return self._content
+        """The whole body: a streamed one is read to its end on the first call (its connection
+        then released), and kept. TypeError for an async stream: ``await aread()`` it."""
+        content = self._content
+        if content is not None:
+            return content
+        stream = self._stream
+        if stream is None:
+            self._content = b""
+            return b""
+        if not hasattr(stream, "iter_bytes"):
+            raise _wrong_colour("read", sync=False)
+        try:
+            self._content = content = b"".join(stream.iter_bytes())
+        finally:
+            self._stream = None
+            self._end_clock()
+            stream.close()
+        return content
+
+    async def aread(self) -> bytes:
+        """The whole body: a streamed one is read to its end on the first call (its connection
+        then released), and kept. TypeError for a sync stream: ``read()`` it."""
+        content = self._content
+        if content is not None:
+            return content
+        stream = self._stream
+        if stream is None:
+            self._content = b""
+            return b""
+        if not hasattr(stream, "aiter_bytes"):
+            raise _wrong_colour("aread", sync=True)
+        try:
+            self._content = content = b"".join([chunk async for chunk in stream.aiter_bytes()])
+        finally:
+            self._stream = None
+            self._end_clock()
+            await stream.aclose()
+        return content
 
     @property
     def is_stream_consumed(self) -> bool:
+        """Whether no stream is attached any more: there was none, or it was read, iterated
+        (from the first chunk on) or closed."""
         return self._stream is None
 
     @property
@@ -380,7 +451,15 @@ class Response:
         return decode_into(self, type)
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
-        """The body in chunks as they arrive (streamed responses), or in one piece."""
+        """The body in chunks as they arrive (streamed responses), or in one piece; the
+        connection is released at the end. TypeError for an async stream: use
+        ``aiter_bytes()``."""
+        stream = self._stream
+        if stream is not None and not hasattr(stream, "iter_bytes"):
+            raise _wrong_colour("iter_bytes", sync=False)
+        return self._iter_bytes(chunk_size)
+
+    def _iter_bytes(self, chunk_size: int | None) -> Iterator[bytes]:
         if self._stream is None:
             if self._content:
                 yield self._content
@@ -393,6 +472,28 @@ class Response:
             stream.close()
         self._content = b""
 
+    def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        """The body in chunks as they arrive (streamed responses), or in one piece; the
+        connection is released at the end. TypeError for a sync stream: use ``iter_bytes()``."""
+        stream = self._stream
+        if stream is not None and not hasattr(stream, "aiter_bytes"):
+            raise _wrong_colour("aiter_bytes", sync=True)
+        return self._aiter_bytes(chunk_size)
+
+    async def _aiter_bytes(self, chunk_size: int | None) -> AsyncIterator[bytes]:
+        if self._stream is None:
+            if self._content:
+                yield self._content
+            return
+        stream, self._stream = self._stream, None
+        try:
+            async for chunk in stream.aiter_bytes(chunk_size):
+                yield chunk
+        finally:
+            self._end_clock()
+            await stream.aclose()
+        self._content = b""
+
     def next_chunk(self) -> bytes:
         """The next piece of a streamed body as soon as it arrives; b"" once it is over.
 
@@ -400,24 +501,65 @@ class Response:
         """
         chunks = self._chunks
         if chunks is None:
+            stream = self._stream
+            if stream is not None and not hasattr(stream, "iter_bytes"):
+                raise _wrong_colour("next_chunk", sync=False)
             chunks = self._chunks = self.iter_bytes()
         return next(chunks, b"")
 
+    async def anext_chunk(self) -> bytes:
+        """Like :meth:`next_chunk`, for an async stream."""
+        chunks = self._achunks
+        if chunks is None:
+            stream = self._stream
+            if stream is not None and not hasattr(stream, "aiter_bytes"):
+                raise _wrong_colour("anext_chunk", sync=True)
+            chunks = self._achunks = self.aiter_bytes()
+        return await anext(chunks, b"")
+
     def close(self) -> None:
-        """Release the connection of a streamed response without reading the rest."""
+        """Release the connection of a streamed response without reading the rest; nothing to
+        do once it is read or closed. TypeError for an async stream: ``await aclose()`` it."""
+        if self._achunks is not None:
+            raise _wrong_colour("close", sync=False)
+        stream = self._stream
+        if stream is not None and not hasattr(stream, "iter_bytes"):
+            raise _wrong_colour("close", sync=False)
         chunks, self._chunks = self._chunks, None
         if chunks is not None:  # next_chunk() started reading: its iterator holds the stream
             chunks.close()  # type: ignore[attr-defined]
-        stream, self._stream = self._stream, None
+        self._stream = None
         if stream is not None:
             self._end_clock()
             stream.close()
+
+    async def aclose(self) -> None:
+        """Release the connection of a streamed response without reading the rest; nothing to
+        do once it is read or closed. TypeError for a sync stream: ``close()`` it."""
+        if self._chunks is not None:
+            raise _wrong_colour("aclose", sync=True)
+        stream = self._stream
+        if stream is not None and not hasattr(stream, "aiter_bytes"):
+            raise _wrong_colour("aclose", sync=True)
+        chunks, self._achunks = self._achunks, None
+        if chunks is not None:  # anext_chunk() started reading: its iterator holds the stream
+            await chunks.aclose()  # type: ignore[attr-defined]
+        self._stream = None
+        if stream is not None:
+            self._end_clock()
+            await stream.aclose()
 
     def __enter__(self) -> Response:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    async def __aenter__(self) -> Response:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     @property
     def is_success(self) -> bool:
@@ -427,7 +569,8 @@ class Response:
         return f"<Response [{self.status_code}]>"
 
     def __reduce__(self) -> Any:
-        # The body first: reading a streamed one ends its clock, so ``_elapsed`` is read after.
+        # A streamed body must have been read (ResponseNotRead otherwise): a connection does
+        # not pickle, and pickling does not read it behind the caller's back.
         content = self.content
         return (
             _rebuild_response,
@@ -440,6 +583,40 @@ class Response:
                 self._elapsed,
             ),
         )
+
+
+#: Each body method of a Response with its twin of the other colour, and how a call reads.
+_COLOUR_TWINS = {
+    "read": ("aread", "await response.aread()"),
+    "iter_bytes": ("aiter_bytes", "async for chunk in response.aiter_bytes()"),
+    "next_chunk": ("anext_chunk", "await response.anext_chunk()"),
+    "close": ("aclose", "await response.aclose()"),
+    "aread": ("read", "response.read()"),
+    "aiter_bytes": ("iter_bytes", "for chunk in response.iter_bytes()"),
+    "anext_chunk": ("next_chunk", "response.next_chunk()"),
+    "aclose": ("close", "response.close()"),
+}
+
+
+def _wrong_colour(method: str, *, sync: bool) -> TypeError:
+    """The error for ``method`` called on a response whose stream is of the other colour
+    (``sync``: the stream is a sync one, so an async method was called)."""
+    right, how = _COLOUR_TWINS[method]
+    kind = "a sync stream (SyncByteStream)" if sync else "an async stream (AsyncByteStream)"
+    return TypeError(
+        f"{method}() cannot be used on this response: its body is {kind}; use {right}() "
+        f"instead ({how})"
+    )
+
+
+def _not_read(stream: object) -> Exception:
+    from .exceptions import ResponseNotRead
+
+    if hasattr(stream, "iter_bytes"):
+        how = "call response.read() first (or iterate response.iter_bytes())"
+    else:
+        how = "call await response.aread() first (or iterate response.aiter_bytes())"
+    return ResponseNotRead(f"the body of this streamed response has not been read: {how}")
 
 
 def _rebuild_response(
@@ -494,6 +671,49 @@ class SyncTransport(Protocol):
     def send(self, request: Request, *, timeout: Timeout, stream: bool = False) -> Response: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class AsyncTransport(Protocol):
+    """What an asynchronous (``asyncio``) transport implements: the contract of
+    :class:`SyncTransport`, awaited.
+
+    ``await send(...)`` performs exactly one HTTP exchange:
+
+    - it sends ``request.method`` to ``request.url`` with ``request.headers`` and
+      ``request.content`` as given (the core has already added auth, user agent, content type);
+      ``request.content`` is a :data:`Body` as for a sync transport, so a file or an iterable
+      of chunks is read with plain (not awaited) calls as it is sent;
+    - it does not follow redirects and does not retry: a 3xx or 5xx is returned as a Response;
+    - with ``stream=False`` it reads the whole body into ``Response.content``; with
+      ``stream=True`` it returns at once with an :class:`AsyncByteStream` as ``stream`` that
+      reads the body as it arrives and releases the connection on ``aclose()``;
+    - it passes the protocol the server answered with as ``Response(http_version=...)``:
+      "HTTP/1.0", "HTTP/1.1" or "HTTP/2", as httpx spells them (left out, it is "HTTP/1.1").
+      It sets nothing else about the exchange: the core times it (``Response.elapsed``) and
+      counts its retries (``Response.retries_taken``);
+    - it applies ``timeout.connect`` to opening the connection and ``timeout.read`` to each wait
+      for bytes; when ``timeout.deadline`` is set and ``stream`` is False, it should end the whole
+      exchange by then (raising :class:`~replicate.APITimeoutError`, ``request_sent=True`` once
+      anything may have been sent), never returning a response it was cut off from. A transport
+      that cannot may ignore it: the connect and read timeouts are already cut to fit;
+    - on failure it raises :class:`~replicate.APIConnectionError` (or
+      :class:`~replicate.APITimeoutError` for a timeout), with the library's exception chained as
+      ``__cause__``, and sets ``request_sent=False`` only when the server surely never saw the
+      request (DNS failure, refused connection, connect timeout, TLS handshake failure). The core's
+      retry policy depends on that flag: a create request is resent only when it is False.
+      Programming errors (TypeError and the like) and the task's cancellation
+      (``asyncio.CancelledError``) propagate unchanged.
+
+    ``await aclose()`` releases every pooled connection. A transport object is shared by every
+    task using the client, so ``send`` must be safe to run concurrently.
+    """
+
+    async def send(
+        self, request: Request, *, timeout: Timeout, stream: bool = False
+    ) -> Response: ...
+
+    async def aclose(self) -> None: ...
 
 
 def connection_error(

@@ -263,7 +263,7 @@ class _Walker:
         return pending
 
     def request_for(self, index: int) -> Request:
-        from .resources.files import build_create_request
+        from ._multipart import build_create_request
 
         upload, path = self.uploads[index]
         try:

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ._auth import origin_of
+from ._auth import host_matches, origin_of
 from ._files import FileOutput
 from .exceptions import PluginError
 
@@ -66,12 +66,7 @@ class FileHosts:
             return True
         _, host, port = origin
         for pattern, want_port in self._rules:
-            if want_port is not None and want_port != port:
-                continue
-            if pattern.startswith("*."):
-                if host.endswith(pattern[1:]):
-                    return True
-            elif host == pattern:
+            if (want_port is None or want_port == port) and host_matches(host, pattern):
                 return True
         return False
 

@@ -3,8 +3,9 @@
 Installed plugins (the ``replicate`` entry-point group) are scanned once per process, when the
 first client is built, and imported one at a time so that a broken one is skipped with a
 warning instead of breaking the SDK. Each client gets its own pluggy PluginManager holding the
-built-ins, the installed plugins and its own ``plugins=[...]``, so one client's plugins never
-affect another's.
+built-ins (the ``builtin`` module, which the client hands over: this module does not import it),
+the installed plugins and its own ``plugins=[...]``, so one client's plugins never affect
+another's.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from . import builtin, hookspecs
+from . import hookspecs
 from .exceptions import PluginError
 
 if TYPE_CHECKING:
@@ -131,9 +132,11 @@ class TransportEntry:
 
 
 class Plugins:
-    """One client's plugin manager and the precedence rules for one-answer hooks."""
+    """One client's plugin manager and the precedence rules for one-answer hooks.
 
-    def __init__(self, client_plugins: Sequence[object] = ()) -> None:
+    ``builtin`` is the plugin that answers last (the client passes ``replicate.builtin``)."""
+
+    def __init__(self, client_plugins: Sequence[object] = (), *, builtin: object) -> None:
         pm = pluggy.PluginManager(hookspecs.PROJECT)
         pm.add_hookspecs(hookspecs)
         pm.register(builtin, name=_BUILTIN_NAME)

@@ -7,13 +7,14 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
+from ._http import Response
 from ._save import write_atomically
 from .exceptions import ReplicateError
 
 if TYPE_CHECKING:
     import datetime
 
-    from ._http import Request, Response
+    from ._http import Request
 
 T = TypeVar("T")
 _T = TypeVar("_T")
@@ -25,12 +26,11 @@ _UNPARSED: Any = object()
 def decode_as(response: Response, cast: Any) -> Any:
     """The response body as ``cast``: None (no body), str (text), bytes, any msgspec type, or
     :class:`~replicate.Response` for the response itself, untouched (still unread when sent
-    with ``stream=True``)."""
-    from ._http import Response as _Response
-
+    with ``stream=True``). A streamed body must have been read already: this reads nothing
+    (:class:`~replicate.ResponseNotRead` otherwise)."""
     if cast is None or cast is type(None):
         return None
-    if cast is _Response:
+    if cast is Response:
         return response
     if cast is str:
         return response.text
@@ -41,7 +41,8 @@ def decode_as(response: Response, cast: Any) -> Any:
 
 class Deferred:
     """How a call's object is decoded from a body that is not read yet (a
-    ``with_streaming_response`` call): ``cast`` as :func:`decode_as` takes it, then ``wrap``."""
+    ``with_streaming_response`` call), once :class:`APIResponse` has read it: ``cast`` as
+    :func:`decode_as` takes it, then ``wrap``."""
 
     __slots__ = ("cast", "wrap")
 
@@ -123,9 +124,13 @@ class APIResponse(Generic[T]):
         result is kept, so asking again decodes nothing."""
         if to is None:
             if self._parsed is _UNPARSED:
-                self._check_body()
                 decode = self._deferred
-                self._parsed = None if decode is None else decode(self.http_response)
+                if decode is None:
+                    self._check_body()
+                    self._parsed = None
+                else:
+                    self.read()
+                    self._parsed = decode(self.http_response)
             return self._parsed
         cache = self._parsed_by_type
         if cache is None:
@@ -136,7 +141,10 @@ class APIResponse(Generic[T]):
             keep = True
         except TypeError:  # an unhashable type expression: decode it without keeping it
             keep = False
-        self._check_body()
+        if to is Response:
+            self._check_body()  # the response itself, its body left as it is
+        else:
+            self.read()
         value = decode_as(self.http_response, to)
         if keep:
             cache[to] = value
@@ -381,4 +389,4 @@ class BinaryAPIResponse(APIResponse[bytes]):
 
 
 def _read_body(response: Response) -> bytes:
-    return response.content
+    return response.content  # read by APIResponse.parse() before it decodes

@@ -7,8 +7,8 @@ What it promises:
   ``Preference-Applied`` header shows the wait was honoured carries the complete output; any
   other answer is waited on (SSE on ``urls.stream`` when the model streams, else polling);
 - never an incomplete output: a terminal status ends the wait; ``failed``, ``canceled`` and
-  ``aborted`` raise (one table: :func:`failure`); a status the SDK doesn't know yet is waited on,
-  for a bounded time;
+  ``aborted`` raise (one table: ``_poll.failure``); a status the SDK doesn't know yet is waited
+  on, for a bounded time (``_poll.poll_flow``);
 - ``timeout=`` bounds the whole call (:class:`Deadline`): the schema fetch, the uploads, every
   poll, retry and reconnect wait end by the deadline; the create and the cancel on the way out
   end by the deadline plus :data:`~replicate._deadline.DEADLINE_GRACE` (1 s), the create's
@@ -26,15 +26,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ._create import create_headers, prediction_body
 from ._deadline import NO_DEADLINE, Deadline
-from ._drivers import Emit, EmitAll, Interrupted, Sleep
+from ._drivers import Emit, EmitAll, Interrupted
 from ._events import Event
 from ._http import Timeout
 from ._inputs import check_strategy, encode_input_flow
+from ._poll import KNOWN_STATUSES, finish, poll_flow, prediction_fetch
 from ._reference import Target, parse_reference
 from ._sentinels import NOT_GIVEN, NotGiven
 from .exceptions import (
@@ -42,75 +44,23 @@ from .exceptions import (
     APIError,
     APITimeoutError,
     ModelError,
-    PredictionAbortedError,
-    PredictionCanceledError,
     PredictionTimeoutError,
     ReplicateError,
 )
-from .resources.predictions import create_headers, prediction_body
 from .types import Prediction, PredictionStatus, is_terminal
 
 if TYPE_CHECKING:
     from ._client import Replicate
-    from ._drivers import Action, Flow
-    from ._http import Response
+    from ._drivers import Flow
     from ._sse import ServerSentEvent
 
 log = logging.getLogger("replicate")
 
-KNOWN_STATUSES = frozenset(
-    {
-        PredictionStatus.STARTING,
-        PredictionStatus.PROCESSING,
-        PredictionStatus.SUCCEEDED,
-        PredictionStatus.FAILED,
-        PredictionStatus.CANCELED,
-        PredictionStatus.ABORTED,
-    }
-)
-#: How long a status the SDK doesn't know is waited on before giving up.
-UNKNOWN_STATUS_LIMIT = 600.0
 #: HTTP timeouts of the cancel request sent on the way out of a deadline or an interrupt (under
 #: a deadline, cut to end by the deadline plus its grace).
 CANCEL_TIMEOUT = Timeout(connect=5.0, read=10.0)
 #: The shortest gap between two ``on_update`` calls made from events of a stream.
 UPDATE_INTERVAL = 0.1
-
-
-# --- terminal statuses --------------------------------------------------------------------------
-
-#: The error each unsuccessful terminal status raises, and its message.
-_FAILURES: dict[str, tuple[type[ModelError], str]] = {
-    PredictionStatus.FAILED: (ModelError, "Prediction {id} failed: {detail}"),
-    PredictionStatus.CANCELED: (PredictionCanceledError, "Prediction {id} was canceled"),
-    PredictionStatus.ABORTED: (
-        PredictionAbortedError,
-        "Prediction {id} was aborted: its Cancel-After deadline passed before it started",
-    ),
-}
-
-
-def failure(
-    prediction: Prediction, status: str | None = None, detail: str | None = None
-) -> ModelError | None:
-    """The error for a prediction that ended without succeeding (``status`` overrides the
-    prediction's own, e.g. the reason of a stream's ``done`` event); None otherwise."""
-    entry = _FAILURES.get(status or prediction.status or "")
-    if entry is None:
-        return None
-    cls, template = entry
-    return cls(
-        prediction,
-        template.format(id=prediction.id, detail=prediction.error if detail is None else detail),
-    )
-
-
-def finish(prediction: Prediction) -> Prediction:
-    """Raise for a prediction that ended without succeeding; return it otherwise."""
-    error = failure(prediction)
-    if error is not None:
-        raise error
-    return prediction
 
 
 # --- cancel, updates ----------------------------------------------------------------------------
@@ -428,83 +378,6 @@ def create_flow(
 # --- waiting ------------------------------------------------------------------------------------
 
 
-def poll_flow(
-    fetch: Callable[[], Flow[tuple[Response, Any]]],
-    *,
-    interval: float,
-    deadline: Deadline = NO_DEADLINE,
-    on_state: Callable[[Any], Iterable[Action] | None] | None = None,
-) -> Flow[tuple[Response, Any]]:
-    """Fetch until the object's status is terminal; return the last response and object.
-
-    The one polling loop (``run``, ``use``, the SSE fallback, ``predictions.wait``,
-    ``trainings.wait``). ``fetch`` is one GET; ``on_state`` sees each fetched object and may
-    hand back actions to run (emitted output). The first fetch is immediate, then one every
-    ``interval`` seconds. A status this SDK doesn't know is waited on for at most
-    :data:`UNKNOWN_STATUS_LIMIT` seconds. Under a deadline no wait reaches past it: when the
-    next poll would, the last one is timed to end at the deadline, and if that one finds the
-    object still running the deadline's PredictionTimeoutError is raised.
-    """
-    unknown_since: float | None = None
-    last = False
-    monotonic = time.monotonic
-    while True:
-        started = monotonic()
-        response, obj = yield from fetch()
-        took = monotonic() - started
-        if on_state is not None:
-            actions = on_state(obj)
-            if actions is not None:
-                yield from actions
-        status = getattr(obj, "status", None)
-        if is_terminal(status):
-            return response, obj
-        obj_id = getattr(obj, "id", None)
-        if last:
-            raise deadline.error(obj_id)
-        if status in KNOWN_STATUSES:
-            unknown_since = None
-        else:
-            now = monotonic()
-            unknown_since = unknown_since or now
-            if now - unknown_since >= UNKNOWN_STATUS_LIMIT:
-                raise ReplicateError(
-                    f"{obj_id} has stayed in status {status!r}, unknown to this SDK, for over "
-                    f"{UNKNOWN_STATUS_LIMIT:g} s; giving up"
-                )
-        wait = interval
-        left = deadline.remaining()
-        if left is not None and left <= interval + took:
-            if left <= took:
-                raise deadline.error(obj_id)
-            # The next poll would end past the deadline: make it the last, ending at it.
-            wait = left - took
-            last = True
-        if wait > 0:
-            yield Sleep(wait)
-
-
-def prediction_fetch(
-    client: Replicate,
-    prediction_id: str,
-    deadline: Deadline = NO_DEADLINE,
-    timeout: Timeout | NotGiven = NOT_GIVEN,
-) -> Callable[[], Flow[tuple[Response, Prediction]]]:
-    """One ``GET /predictions/{id}`` under a deadline (a timeout at the deadline is its error)."""
-    request = client._build("GET", f"/predictions/{quote(prediction_id, safe='')}")
-
-    def fetch() -> Flow[tuple[Response, Prediction]]:
-        deadline.check(prediction_id)
-        try:
-            response = yield from client._send_flow(request, timeout=timeout, deadline=deadline)
-        except APIConnectionError:
-            deadline.check(prediction_id, slack=0.01)  # a timeout cut by the deadline
-            raise
-        return response, response.parse(Prediction)
-
-    return fetch
-
-
 def wait_flow(
     client: Replicate,
     prediction: Prediction,
@@ -642,7 +515,7 @@ def run(
     )
     output_schema = None
     if target.version is not None and (target.owner or target.schema is not None):
-        from ._use import resolve
+        from ._resolve import resolve
 
         resolved = resolve(client, ref, deadline)
         resolved.check(input)

@@ -1,9 +1,14 @@
 """``NOT_GIVEN`` and ``omit``: "the caller did not pass this", as distinct from None.
 
 The official v2 SDK exports these names; code that passes them explicitly keeps working.
+:func:`given` keeps, of a call's keyword arguments, those the caller passed.
 """
 
 from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class NotGiven:
@@ -41,3 +46,8 @@ class Omit:
 
 
 omit = Omit()
+
+
+def given(**fields: Any) -> dict[str, Any]:
+    """The fields the caller actually passed (drops NOT_GIVEN)."""
+    return {k: v for k, v in fields.items() if not isinstance(v, NotGiven)}

@@ -13,7 +13,7 @@ What the consumer sees:
 * ``done`` ends the stream and is not emitted: ``{}`` is a normal end, ``{"reason": "canceled"}``
   raises :class:`~replicate.PredictionCanceledError`, ``{"reason": "aborted"}``
   :class:`~replicate.PredictionAbortedError` and ``{"reason": "error"}``
-  :class:`~replicate.ModelError` (the errors of ``_run.failure``);
+  :class:`~replicate.ModelError` (the errors of ``_poll.failure``);
 * ``error`` raises :class:`~replicate.ModelError` whose ``.prediction`` is the prediction as the
   API reports it right after (one ``GET /predictions/{id}``) and whose message holds the event's
   ``detail``.
@@ -54,7 +54,7 @@ from ._deadline import NO_DEADLINE, Deadline
 from ._decode import snippet
 from ._drivers import CloseResponse, Emit, EmitAll, Flow, NextChunk, ReadBody, Sleep
 from ._http import Timeout
-from ._run import failure, finish, poll_flow, prediction_fetch
+from ._poll import failure, finish, poll_flow, prediction_fetch
 from ._sentinels import NOT_GIVEN, NotGiven
 from ._sse import ServerSentEvent, SSEDecoder
 from .exceptions import (

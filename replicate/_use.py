@@ -1,7 +1,7 @@
 """``replicate.use(ref)``: a model as a Python function, checked against its schema.
 
 The schema is fetched once per model version per client, dereferenced once, and its input and
-output schemas picked out once (:class:`Resolved`); every call after that is one request (sync
+output schemas picked out once (``_resolve``); every call after that is one request (sync
 mode). ``client.use`` uses that client's settings and connection pool.
 
 Every keyword of a call is a model input, so the call's own settings live on the function:
@@ -11,171 +11,29 @@ configured copy.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from ._deadline import NO_DEADLINE, Deadline
 from ._drivers import iter_sync
-from ._reference import Target, parse_reference
+from ._fallback import default_client
+from ._poll import finish
+from ._reference import parse_reference
+from ._resolve import Resolved, resolve
 from ._run import (
     Watcher,
     cancel_flow,
     create_flow,
-    finish,
     guarded,
     prepare_create,
     run_flow,
     wait_flow,
 )
 from ._sentinels import NOT_GIVEN, NotGiven
-from .exceptions import APIConnectionError
-from .types import Deployment, Model, Prediction, Version
+from .types import Prediction
 
 if TYPE_CHECKING:
     from ._client import Replicate
-    from ._drivers import Flow
-
-
-class Resolved:
-    """Where to create predictions for a reference, and the version's schemas: the whole
-    dereferenced document, and its input and output schemas, each computed once."""
-
-    __slots__ = ("input_schema", "output_schema", "schema", "target")
-
-    def __init__(
-        self, target: Target, schema: dict[str, Any] | None, cog_version: str | None = None
-    ) -> None:
-        self.target = target
-        self.schema: dict[str, Any] | None = None
-        self.input_schema: dict[str, Any] | None = None
-        self.output_schema: dict[str, Any] | None = None
-        if schema:
-            from ._schema import _component, dereference
-
-            self.schema = dereference(schema, cog_version=cog_version)
-            found = _component(self.schema, "Input")
-            self.input_schema = found if isinstance(found, dict) else None
-            found = _component(self.schema, "Output")
-            self.output_schema = found if isinstance(found, dict) else None
-
-    def check(self, input: Mapping[str, Any]) -> None:
-        """Check an input against the version's input schema, when known (ValueError)."""
-        if self.input_schema is not None:
-            from ._schema import validate_input
-
-            validate_input(input, self.input_schema)
-
-
-class SchemaCache:
-    """Per-client cache of resolved references (one metadata request per version, then none).
-
-    Concurrent first uses of a reference wait for one fetch (a lock per key being resolved),
-    each for no longer than its own deadline allows.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[Any, Resolved] = {}
-        self._pending: dict[Any, threading.Lock] = {}
-
-    def get(self, key: Any) -> Resolved | None:
-        return self._entries.get(key)
-
-    def get_or_resolve(
-        self, key: Any, make: Callable[[], Resolved], deadline: Deadline = NO_DEADLINE
-    ) -> Resolved:
-        hit = self._entries.get(key)
-        if hit is not None:
-            return hit
-        with self._lock:
-            lock = self._pending.setdefault(key, threading.Lock())
-        try:
-            left = deadline.remaining()
-            if not lock.acquire(timeout=-1 if left is None else max(left, 0.0)):
-                # Another call's fetch of the same schema outlasted this call's deadline.
-                raise deadline.not_created("fetching the model's schema")
-            try:
-                hit = self._entries.get(key)
-                if hit is None:
-                    hit = self._entries[key] = make()
-                return hit
-            finally:
-                lock.release()
-        finally:
-            with self._lock:
-                if self._pending.get(key) is lock:
-                    del self._pending[key]
-
-
-def _key(ref: object) -> Any:
-    """The cache key of a reference: the string, or what an object names (never its id(),
-    which a new object may reuse once the old one is freed)."""
-    if isinstance(ref, str):
-        return ref.strip()
-    return parse_reference(ref).key()
-
-
-def resolve(client: Replicate, ref: object, deadline: Deadline = NO_DEADLINE) -> Resolved:
-    """The target and schema of a reference, fetching model/version metadata once per client
-    (under a ``deadline``, each fetch ends by it: PredictionTimeoutError, nothing created)."""
-    cache: SchemaCache = client._schema_cache
-    key = _key(ref)
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
-    return cache.get_or_resolve(key, lambda: _resolve(client, ref, deadline), deadline)
-
-
-def _get_flow(client: Replicate, path: str, cast: Any, deadline: Deadline) -> Flow[Any]:
-    """One metadata GET under a call's deadline (a timeout cut by it is its error)."""
-    try:
-        response = yield from client._send_flow(client._build("GET", path), deadline=deadline)
-    except APIConnectionError as exc:
-        if deadline.expired(slack=0.01):
-            raise deadline.not_created("fetching the model's schema") from exc
-        raise
-    return response.parse(cast)
-
-
-def _model_path(owner: str, name: str) -> str:
-    return f"/models/{quote(owner, safe='')}/{quote(name, safe='')}"
-
-
-def _get_version(
-    client: Replicate, owner: str, name: str, version_id: str, deadline: Deadline
-) -> Version:
-    path = f"{_model_path(owner, name)}/versions/{quote(version_id, safe='')}"
-    version: Version = client._run(_get_flow(client, path, Version, deadline))
-    return version
-
-
-def _resolve(client: Replicate, ref: object, deadline: Deadline = NO_DEADLINE) -> Resolved:
-    target = parse_reference(ref)
-    schema = target.schema
-    cog_version = getattr(ref, "cog_version", None)
-    if target.deployment:
-        deployment = ref if isinstance(ref, Deployment) else None
-        release = deployment.current_release if deployment is not None else None
-        if release is not None and release.model and release.version:
-            owner, _, name = release.model.partition("/")
-            version = _get_version(client, owner, name, release.version, deadline)
-            schema, cog_version = version.openapi_schema, version.cog_version
-    elif target.version is not None and schema is None and target.owner and target.name:
-        version = _get_version(client, target.owner, target.name, target.version, deadline)
-        schema, cog_version = version.openapi_schema, version.cog_version
-    elif target.version is None and target.owner and target.name:
-        model = ref if isinstance(ref, Model) and ref.latest_version is not None else None
-        if model is None:
-            path = _model_path(target.owner, target.name)
-            model = client._run(_get_flow(client, path, Model, deadline))
-        latest = model.latest_version
-        if latest is not None:
-            schema, cog_version = latest.openapi_schema, latest.cog_version
-            if latest.id and not model.is_official:
-                target = Target(owner=target.owner, name=target.name, version=latest.id)
-    return Resolved(target, schema, cog_version if isinstance(cog_version, str) else None)
 
 
 class Run:
@@ -292,8 +150,6 @@ class Function:
 
     def _client(self) -> Replicate:
         if self._bound is None:
-            from ._default import default_client
-
             return default_client()
         return self._bound
 

@@ -24,6 +24,7 @@ urllib3 or typing.
     │   ├── PredictionCanceledError
     │   └── PredictionAbortedError
     ├── PredictionTimeoutError
+    ├── ResponseNotRead
     ├── InputValidationError (errors; also a ValueError)
     ├── MissingTokenError
     └── PluginError
@@ -59,6 +60,7 @@ __all__ = [
     "PredictionTimeoutError",
     "RateLimitError",
     "ReplicateError",
+    "ResponseNotRead",
     "UnprocessableEntityError",
 ]
 
@@ -291,6 +293,23 @@ class PredictionTimeoutError(ReplicateError):
     def __init__(self, message: str, *, prediction_id: str | None = None) -> None:
         super().__init__(message)
         self.prediction_id = prediction_id
+
+
+class ResponseNotRead(ReplicateError):
+    """The body of a streamed response (``stream=True``) was asked for (``content``, ``text``,
+    ``json()``, ``parse()``) before it was read: call ``read()`` (``await aread()`` for an
+    async stream) first, or iterate it with ``iter_bytes()`` (``aiter_bytes()``).
+
+    httpx's name for the same mistake. Reading is never done behind the caller's back, so
+    that no code can wait on the network by accident.
+    """
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message
+            or "the body of this streamed response has not been read: call .read() first "
+            "(await .aread() for an async stream)"
+        )
 
 
 def _rebuild_status_error(

@@ -94,7 +94,9 @@ def replicate_auth_provider(config: ClientConfig) -> AuthProvider | None:
     Fires once per client, while it is built (a one-answer hook; see the precedence above).
     Return an object with ``auth_headers(request) -> Mapping[str, str]`` and, optionally,
     ``refresh(request, response) -> bool`` (called once on a 401 with the request as sent, its
-    own headers included: return True to have the request sent again with fresh headers).
+    own headers included: return True to have the request sent again with fresh headers). The
+    401's body is unread when the request was streamed (``stream=True``): its ``content`` then
+    raises :class:`~replicate.ResponseNotRead`; ``refresh`` leaves it unread.
 
     Whatever the provider returns is only ever added to requests whose URL is on the API's origin
     or the client's auth allowlist; the core enforces that, not the provider. ``auth_headers`` is
@@ -152,7 +154,9 @@ def replicate_observe(event: Event) -> None:
     ``retry`` (the core will sleep ``event.delay`` seconds and try again), ``redirect``, and
     ``prediction`` (a new state of a prediction that ``run``/``use``/``stream`` waits on, in
     ``event.data``). Read-only: the return value is ignored, and an
-    exception in an observer is logged on the ``replicate`` logger and otherwise ignored.
+    exception in an observer is logged on the ``replicate`` logger and otherwise ignored. The
+    response of a streamed request (``stream=True``) arrives with its body unread, for the
+    caller to read: its ``content`` raises :class:`~replicate.ResponseNotRead`.
     """
 
 

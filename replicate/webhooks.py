@@ -175,7 +175,7 @@ def __getattr__(name: str) -> Any:
     """``replicate.webhooks.default.secret.get()``: the default client's ``webhooks.default``,
     looked up on each access (as v2's module-level ``replicate.webhooks`` proxy does)."""
     if name == "default":
-        from ._default import default_client
+        from ._fallback import default_client
 
         return default_client().webhooks.default
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

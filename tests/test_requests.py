@@ -496,11 +496,17 @@ def test_stream_with_chunk_size(httpserver: HTTPServer, client: replicate.Replic
     assert b"".join(chunks) == payload
 
 
-def test_stream_content_reads_rest(httpserver: HTTPServer, client: replicate.Replicate) -> None:
+def test_a_stream_is_read_only_when_asked(
+    httpserver: HTTPServer, client: replicate.Replicate
+) -> None:
     httpserver.expect_request("/v1/big").respond_with_json({"id": "x", "count": 1})
     resp = client.get("/big", stream=True)
-    assert resp.parse(Item) == Item(id="x", count=1)
+    with pytest.raises(replicate.ResponseNotRead, match=r"response\.read\(\)"):
+        resp.parse(Item)
+    assert not resp.is_stream_consumed
+    resp.read()
     assert resp.is_stream_consumed
+    assert resp.parse(Item) == Item(id="x", count=1)
 
 
 def test_stream_error_status_still_raises_typed_error(

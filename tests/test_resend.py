@@ -26,7 +26,7 @@ from werkzeug import Request as WRequest
 from werkzeug import Response as WResponse
 
 import replicate
-from replicate.resources.files import upload_body
+from replicate._multipart import upload_body
 
 DATA = b"file-body " + bytes(range(256)) * 300  # ~77 KiB: more than one 64 KiB chunk
 UNSIGNED = "unsigned"

@@ -724,21 +724,22 @@ def test_retries_of_a_poll_never_outlive_the_deadline(
 def test_the_wait_ends_with_one_last_poll_at_the_deadline(
     client: replicate.Replicate, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("REPLICATE_POLL_INTERVAL", "0.4")
+    monkeypatch.setenv("REPLICATE_POLL_INTERVAL", "0.8")
     started = time.monotonic()
     httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
         json_response(prediction(httpserver, status="starting"), 201)
     )
 
     def poll(request: Request) -> Response:
-        done = time.monotonic() - started > 0.5
+        done = time.monotonic() - started > 0.9
         status = "succeeded" if done else "processing"
         return json_response(prediction(httpserver, status=status, output="late but in time"))
 
     httpserver.expect_request("/v1/predictions/p1").respond_with_handler(poll)
-    # polls at ~0 and ~0.4 s; the next (0.8 s) would pass the deadline: the last one ends at 0.7
-    assert client.run("acme/hello", input={}, timeout=0.7) == "late but in time"
-    assert time.monotonic() - started < 0.7 + 0.5  # generous: shared, noisy machines
+    # polls at ~0 and ~0.8 s; the next (1.6 s) would pass the deadline: the last one ends at 1.5
+    assert client.run("acme/hello", input={}, timeout=1.5) == "late but in time"
+    assert time.monotonic() - started < 1.5 + 1.0  # generous: shared, noisy machines
+    assert len(requests_to(httpserver, "GET", "/v1/predictions/p1")) == 3
     assert requests_to(httpserver, "POST", "/v1/predictions/p1/cancel") == []
 
 
@@ -774,7 +775,7 @@ def test_a_status_unknown_for_too_long_gives_up_and_cancels(
     fast_poll: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(replicate._run, "UNKNOWN_STATUS_LIMIT", 0.1)
+    monkeypatch.setattr("replicate._poll.UNKNOWN_STATUS_LIMIT", 0.1)
     httpserver.expect_request("/v1/models/acme/hello/predictions").respond_with_response(
         json_response(prediction(httpserver, status="starting"), 201)
     )

@@ -65,11 +65,6 @@ def path_param(name: str, value: object) -> str:
     return quote(value, safe="")
 
 
-def given(**fields: Any) -> dict[str, Any]:
-    """The fields the caller actually passed (drops NOT_GIVEN)."""
-    return {k: v for k, v in fields.items() if not isinstance(v, NotGiven)}
-
-
 def call_flow(
     send: Generator[Action, Any, Response],
     cast: Any,

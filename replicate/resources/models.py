@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._sentinels import NOT_GIVEN, NotGiven
+from .._sentinels import NOT_GIVEN, NotGiven, given
 from ..types import Model, Prediction, Version
-from ._base import Resource, check_options, given, path_param
+from ._base import Resource, check_options, path_param
 from .predictions import create_prediction
 
 if TYPE_CHECKING:

@@ -6,9 +6,10 @@ import datetime as _dt
 from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._sentinels import NOT_GIVEN, NotGiven
+from .._create import create_headers, prediction_body
+from .._sentinels import NOT_GIVEN, NotGiven, given
 from ..types import Page, Prediction
-from ._base import Resource, check_options, given, path_param
+from ._base import Resource, check_options, path_param
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -18,74 +19,6 @@ if TYPE_CHECKING:
     from .._sse import ServerSentEvent
     from ..pagination import SyncPage
     from ._base import RequestOptions
-
-
-def create_headers(
-    *,
-    prefer: str | NotGiven,
-    wait: bool | int | NotGiven,
-    cancel_after: str | int | float | NotGiven,
-) -> dict[str, str]:
-    """The ``Prefer`` and ``Cancel-After`` headers of a create call, checked before sending."""
-    headers: dict[str, str] = {}
-    if not isinstance(prefer, NotGiven) and not isinstance(wait, NotGiven):
-        raise TypeError("cannot mix and match prefer and wait")
-    if not isinstance(wait, NotGiven):
-        if wait is True:
-            headers["Prefer"] = "wait"
-        elif wait is False:
-            pass
-        elif isinstance(wait, int) and 1 <= wait <= 60:
-            headers["Prefer"] = f"wait={wait}"
-        else:
-            raise ValueError(
-                f"wait must be True, False or a whole number of seconds 1..60, not {wait!r}"
-            )
-    elif not isinstance(prefer, NotGiven):
-        if not isinstance(prefer, str) or not prefer or "\n" in prefer or "\r" in prefer:
-            raise ValueError(
-                f"prefer must be a header value such as 'wait' or 'wait=10', not {prefer!r}"
-            )
-        headers["Prefer"] = prefer
-    if not isinstance(cancel_after, NotGiven):
-        headers["Cancel-After"] = duration_header("cancel_after", cancel_after)
-    return headers
-
-
-def duration_header(name: str, value: object) -> str:
-    """A ``Cancel-After`` value: a duration string such as ``"5m"``/``"1h30m"``, or seconds."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be a duration such as '5m' or a number of seconds")
-    if isinstance(value, (int, float)):
-        if value < 5:
-            raise ValueError(f"{name} must be at least 5 seconds, got {value!r}")
-        return f"{int(value)}s" if float(value).is_integer() else f"{value}s"
-    if isinstance(value, _dt.timedelta):
-        return duration_header(name, value.total_seconds())
-    if isinstance(value, str) and value.strip() and "\n" not in value and "\r" not in value:
-        return value.strip()
-    raise ValueError(
-        f"{name} must be a duration such as '5m' or a number of seconds, not {value!r}"
-    )
-
-
-def prediction_body(
-    *,
-    input: Mapping[str, Any],
-    webhook: str | NotGiven,
-    webhook_events_filter: list[str] | NotGiven,
-    stream: bool | NotGiven,
-    **more: Any,
-) -> dict[str, Any]:
-    if not isinstance(input, Mapping):
-        raise TypeError(
-            f"input must be a mapping of input names to values, not {type(input).__name__}"
-        )
-    return {
-        **given(**more),
-        "input": dict(input),
-        **given(webhook=webhook, webhook_events_filter=webhook_events_filter, stream=stream),
-    }
 
 
 def create_prediction(
@@ -255,8 +188,8 @@ def poll_flow(
     options: Mapping[str, Any],
 ) -> Generator[Action, Any, tuple[Response, Any]]:
     """GET ``path`` until the object's status is terminal, sleeping ``interval`` between polls
-    (the SDK's one polling loop, ``_run.poll_flow``, with this resource's request options)."""
-    from .._run import poll_flow as poll
+    (the SDK's one polling loop, ``_poll.poll_flow``, with this resource's request options)."""
+    from .._poll import poll_flow as poll
 
     request = resource._request("GET", path, options=options)
 

@@ -1,0 +1,165 @@
+"""A model reference resolved: where its predictions are created, and its version's schema.
+
+:func:`resolve` fetches a reference's model or version metadata once per client (the
+client's :class:`SchemaCache`), dereferences the schema once and picks out its input and output
+schemas once (:class:`Resolved`). ``run`` (for a reference naming a version) and ``use`` both
+resolve through it, so a reference is fetched once whichever way it is run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from ._deadline import NO_DEADLINE, Deadline
+from ._reference import Target, parse_reference
+from .exceptions import APIConnectionError
+from .types import Deployment, Model, Version
+
+if TYPE_CHECKING:
+    from ._client import Replicate
+    from ._drivers import Flow
+
+__all__ = ["Resolved", "SchemaCache", "resolve"]
+
+
+class Resolved:
+    """Where to create predictions for a reference, and the version's schemas: the whole
+    dereferenced document, and its input and output schemas, each computed once."""
+
+    __slots__ = ("input_schema", "output_schema", "schema", "target")
+
+    def __init__(
+        self, target: Target, schema: dict[str, Any] | None, cog_version: str | None = None
+    ) -> None:
+        self.target = target
+        self.schema: dict[str, Any] | None = None
+        self.input_schema: dict[str, Any] | None = None
+        self.output_schema: dict[str, Any] | None = None
+        if schema:
+            from ._schema import _component, dereference
+
+            self.schema = dereference(schema, cog_version=cog_version)
+            found = _component(self.schema, "Input")
+            self.input_schema = found if isinstance(found, dict) else None
+            found = _component(self.schema, "Output")
+            self.output_schema = found if isinstance(found, dict) else None
+
+    def check(self, input: Mapping[str, Any]) -> None:
+        """Check an input against the version's input schema, when known (ValueError)."""
+        if self.input_schema is not None:
+            from ._schema import validate_input
+
+            validate_input(input, self.input_schema)
+
+
+class SchemaCache:
+    """Per-client cache of resolved references (one metadata request per version, then none).
+
+    Concurrent first uses of a reference wait for one fetch (a lock per key being resolved),
+    each for no longer than its own deadline allows.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[Any, Resolved] = {}
+        self._pending: dict[Any, threading.Lock] = {}
+
+    def get(self, key: Any) -> Resolved | None:
+        return self._entries.get(key)
+
+    def get_or_resolve(
+        self, key: Any, make: Callable[[], Resolved], deadline: Deadline = NO_DEADLINE
+    ) -> Resolved:
+        hit = self._entries.get(key)
+        if hit is not None:
+            return hit
+        with self._lock:
+            lock = self._pending.setdefault(key, threading.Lock())
+        try:
+            left = deadline.remaining()
+            if not lock.acquire(timeout=-1 if left is None else max(left, 0.0)):
+                # Another call's fetch of the same schema outlasted this call's deadline.
+                raise deadline.not_created("fetching the model's schema")
+            try:
+                hit = self._entries.get(key)
+                if hit is None:
+                    hit = self._entries[key] = make()
+                return hit
+            finally:
+                lock.release()
+        finally:
+            with self._lock:
+                if self._pending.get(key) is lock:
+                    del self._pending[key]
+
+
+def _key(ref: object) -> Any:
+    """The cache key of a reference: the string, or what an object names (never its id(),
+    which a new object may reuse once the old one is freed)."""
+    if isinstance(ref, str):
+        return ref.strip()
+    return parse_reference(ref).key()
+
+
+def resolve(client: Replicate, ref: object, deadline: Deadline = NO_DEADLINE) -> Resolved:
+    """The target and schema of a reference, fetching model/version metadata once per client
+    (under a ``deadline``, each fetch ends by it: PredictionTimeoutError, nothing created)."""
+    cache: SchemaCache = client._schema_cache
+    key = _key(ref)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    return cache.get_or_resolve(key, lambda: _resolve(client, ref, deadline), deadline)
+
+
+def _get_flow(client: Replicate, path: str, cast: Any, deadline: Deadline) -> Flow[Any]:
+    """One metadata GET under a call's deadline (a timeout cut by it is its error)."""
+    try:
+        response = yield from client._send_flow(client._build("GET", path), deadline=deadline)
+    except APIConnectionError as exc:
+        if deadline.expired(slack=0.01):
+            raise deadline.not_created("fetching the model's schema") from exc
+        raise
+    return response.parse(cast)
+
+
+def _model_path(owner: str, name: str) -> str:
+    return f"/models/{quote(owner, safe='')}/{quote(name, safe='')}"
+
+
+def _get_version(
+    client: Replicate, owner: str, name: str, version_id: str, deadline: Deadline
+) -> Version:
+    path = f"{_model_path(owner, name)}/versions/{quote(version_id, safe='')}"
+    version: Version = client._run(_get_flow(client, path, Version, deadline))
+    return version
+
+
+def _resolve(client: Replicate, ref: object, deadline: Deadline = NO_DEADLINE) -> Resolved:
+    target = parse_reference(ref)
+    schema = target.schema
+    cog_version = getattr(ref, "cog_version", None)
+    if target.deployment:
+        deployment = ref if isinstance(ref, Deployment) else None
+        release = deployment.current_release if deployment is not None else None
+        if release is not None and release.model and release.version:
+            owner, _, name = release.model.partition("/")
+            version = _get_version(client, owner, name, release.version, deadline)
+            schema, cog_version = version.openapi_schema, version.cog_version
+    elif target.version is not None and schema is None and target.owner and target.name:
+        version = _get_version(client, target.owner, target.name, target.version, deadline)
+        schema, cog_version = version.openapi_schema, version.cog_version
+    elif target.version is None and target.owner and target.name:
+        model = ref if isinstance(ref, Model) and ref.latest_version is not None else None
+        if model is None:
+            path = _model_path(target.owner, target.name)
+            model = client._run(_get_flow(client, path, Model, deadline))
+        latest = model.latest_version
+        if latest is not None:
+            schema, cog_version = latest.openapi_schema, latest.cog_version
+            if latest.id and not model.is_official:
+                target = Target(owner=target.owner, name=target.name, version=latest.id)
+    return Resolved(target, schema, cog_version if isinstance(cog_version, str) else None)
