@@ -676,34 +676,16 @@ class SyncTransport(Protocol):
 @runtime_checkable
 class AsyncTransport(Protocol):
     """What an asynchronous (``asyncio``) transport implements: the contract of
-    :class:`SyncTransport`, awaited.
+    :class:`SyncTransport`, awaited. ``await send(...)`` performs exactly one HTTP exchange, as
+    ``SyncTransport.send`` describes it (no redirects or retries, ``http_version``,
+    ``timeout.connect``/``read``/``deadline``, the errors and ``request_sent``), with these
+    differences:
 
-    ``await send(...)`` performs exactly one HTTP exchange:
-
-    - it sends ``request.method`` to ``request.url`` with ``request.headers`` and
-      ``request.content`` as given (the core has already added auth, user agent, content type);
-      ``request.content`` is a :data:`Body` as for a sync transport, so a file or an iterable
-      of chunks is read with plain (not awaited) calls as it is sent;
-    - it does not follow redirects and does not retry: a 3xx or 5xx is returned as a Response;
-    - with ``stream=False`` it reads the whole body into ``Response.content``; with
-      ``stream=True`` it returns at once with an :class:`AsyncByteStream` as ``stream`` that
-      reads the body as it arrives and releases the connection on ``aclose()``;
-    - it passes the protocol the server answered with as ``Response(http_version=...)``:
-      "HTTP/1.0", "HTTP/1.1" or "HTTP/2", as httpx spells them (left out, it is "HTTP/1.1").
-      It sets nothing else about the exchange: the core times it (``Response.elapsed``) and
-      counts its retries (``Response.retries_taken``);
-    - it applies ``timeout.connect`` to opening the connection and ``timeout.read`` to each wait
-      for bytes; when ``timeout.deadline`` is set and ``stream`` is False, it should end the whole
-      exchange by then (raising :class:`~replicate.APITimeoutError`, ``request_sent=True`` once
-      anything may have been sent), never returning a response it was cut off from. A transport
-      that cannot may ignore it: the connect and read timeouts are already cut to fit;
-    - on failure it raises :class:`~replicate.APIConnectionError` (or
-      :class:`~replicate.APITimeoutError` for a timeout), with the library's exception chained as
-      ``__cause__``, and sets ``request_sent=False`` only when the server surely never saw the
-      request (DNS failure, refused connection, connect timeout, TLS handshake failure). The core's
-      retry policy depends on that flag: a create request is resent only when it is False.
-      Programming errors (TypeError and the like) and the task's cancellation
-      (``asyncio.CancelledError``) propagate unchanged.
+    - ``request.content`` is a :data:`Body` as for a sync transport, so a file or an iterable of
+      chunks is read with plain (not awaited) calls as it is sent;
+    - with ``stream=True`` the Response's ``stream`` is an :class:`AsyncByteStream`, which
+      releases the connection on ``aclose()``;
+    - the task's cancellation (``asyncio.CancelledError``) propagates unchanged.
 
     ``await aclose()`` releases every pooled connection. A transport object is shared by every
     task using the client, so ``send`` must be safe to run concurrently.
