@@ -1,36 +1,37 @@
-"""The ``Replicate`` client: configuration, plugins and raw HTTP calls."""
+"""The ``Replicate`` client: a facade over a :class:`~replicate._core.ClientCore`.
+
+The facade holds a core (configuration, plugins, sender, caches), a transport and its driver
+(:func:`~replicate._drivers.drive_sync` / :func:`~replicate._drivers.iter_sync`, in
+:meth:`Replicate._run` and :meth:`Replicate._iter`). Its public methods build a flow from the core
+and drive it; the resources, pages, ``use()`` functions and file outputs hold the facade the same
+way (``client._core`` for the flows, ``client._run``/``_iter``/``_execute`` to drive them), so a
+facade with another driver reuses them by providing those methods.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import ssl
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from functools import cached_property
-from types import EllipsisType
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import msgspec
 
 from . import _logging, builtin
-from ._auth import AuthProvider, StaticAuth, TokenAuth
-from ._build import build_request
-from ._config import ClientConfig, user_agent
-from ._drivers import Flow, drive_sync
-from ._http import Body, Headers, Request, Response, SyncTransport, Timeout
+from ._auth import AuthProvider
+from ._config import ClientConfig
+from ._core import ClientCore
+from ._drivers import Flow, drive_sync, iter_sync
+from ._http import Body, Response, SyncTransport, Timeout
 from ._plugins import TRANSPORT_ENV, Plugins
 from ._redact import Secret
 from ._response import APIResponse, Deferred, ResponseContextManager
 from ._retry import RetryPolicy
-from ._send import Sender, send_flow
 from ._sentinels import NOT_GIVEN, NotGiven, given
 from .builtin import DEFAULT_TRANSPORT
-from .exceptions import ReplicateError
 
 if TYPE_CHECKING:
-    from ._deadline import Deadline
-    from ._outputs import FileHosts
-    from ._resolve import SchemaCache
     from ._sse import ServerSentEvent
     from ._use import Function
     from .resources.account import AccountResource
@@ -47,10 +48,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("replicate")
 
 _NOT_GIVEN: Any = ...
-AUTH_CHOICE_ENV = "REPLICATE_AUTH"
-POLL_INTERVAL_ENV = "REPLICATE_POLL_INTERVAL"
-DEFAULT_POLL_INTERVAL = 0.5
-RETRY_CHOICE_ENV = "REPLICATE_RETRY_POLICY"
 
 
 R = TypeVar("R")
@@ -100,10 +97,8 @@ class Replicate:
     as a new client would (environment, Cog scope, auth plugins).
     """
 
-    _sender: Sender
+    _core: ClientCore
     _transport: SyncTransport
-    _plugins: Plugins
-    _file_hosts_cache: FileHosts | None = None
 
     def __init__(
         self,
@@ -156,82 +151,35 @@ class Replicate:
         auth: AuthProvider | None,
         retry_policy: RetryPolicy | None,
     ) -> None:
-        self._config = config
-        self._plugins = Plugins(plugins, builtin=builtin)
-        chosen, name = self._choose_transport(transport)
-        if auth is not None:
-            if not callable(getattr(auth, "auth_headers", None)):
-                raise TypeError("auth must have an auth_headers(request) method")
-            auth_provider: AuthProvider = auth
-        elif "authorization" in {k.lower() for k in config.default_headers}:
-            auth_provider = StaticAuth(
-                {k: v for k, v in config.default_headers.items() if k.lower() == "authorization"}
-            )
-        elif token is not None:
-            auth_provider = TokenAuth(token)
-        else:
-            auth_provider = self._plugins.one_answer(
-                "replicate_auth_provider", {"config": config}, choice_env=AUTH_CHOICE_ENV
-            )
-        if retry_policy is not None:
-            if not callable(getattr(retry_policy, "retry_delay", None)):
-                raise TypeError("retry_policy must have a retry_delay(...) method")
-            policy: RetryPolicy = retry_policy
-        else:
-            policy = self._plugins.one_answer(
-                "replicate_retry_policy", {"config": config}, choice_env=RETRY_CHOICE_ENV
-            )
-        self._adopt(
+        manager = Plugins(plugins, builtin=builtin)
+        chosen, name = self._choose_transport(manager, config, transport)
+        core = ClientCore.resolve(
             config,
             token=token,
             client_plugins=plugins,
-            plugins=self._plugins,
-            transport=(chosen, name, True),
-            auth=auth_provider,
-            policy=policy,
+            plugins=manager,
+            auth=auth,
+            retry_policy=retry_policy,
         )
+        self._adopt(core, transport=(chosen, name, True))
         if config.verify is False:
             log.warning(
                 "TLS certificate verification is turned off for this replicate client "
                 "(verify=False): responses could come from anyone on the network path"
             )
 
-    def _adopt(
-        self,
-        config: ClientConfig,
-        *,
-        token: Secret | None,
-        client_plugins: list[object],
-        plugins: Plugins,
-        transport: tuple[SyncTransport, str, bool],
-        auth: AuthProvider,
-        policy: RetryPolicy,
-    ) -> None:
+    def _adopt(self, core: ClientCore, *, transport: tuple[SyncTransport, str, bool]) -> None:
         """Set every piece of a client's state: the one place both constructors go through."""
-        self._config = config
-        self._token = token
-        self._client_plugins = client_plugins
-        self._plugins = plugins
+        self._core = core
         self._transport, self._transport_name, self._owns_transport = transport
-        self._closed = False
         self._raw = False
         self._streamed = False
-        self._sender = Sender(
-            config=config,
-            auth=auth,
-            retry_policy=policy,
-            preparers=self._plugins.callers("replicate_prepare_request", ("request", "config")),
-            observers=self._plugins.callers("replicate_observe", ("event",)),
-        )
-        headers = Headers({"User-Agent": user_agent(), "Accept": "application/json"})
-        # An Authorization default header is auth (StaticAuth), scoped like the token.
-        headers.update(
-            {k: v for k, v in config.default_headers.items() if k.lower() != "authorization"}
-        )
-        self._default_headers = headers
 
-    def _choose_transport(self, transport: str | SyncTransport | None) -> tuple[SyncTransport, str]:
-        registry = self._plugins.transports
+    @staticmethod
+    def _choose_transport(
+        plugins: Plugins, config: ClientConfig, transport: str | SyncTransport | None
+    ) -> tuple[SyncTransport, str]:
+        registry = plugins.transports
         if transport is not None and not isinstance(transport, str):
             if not callable(getattr(transport, "send", None)) or not callable(
                 getattr(transport, "close", None)
@@ -251,36 +199,37 @@ class Replicate:
             )
         if not entry.sync:
             raise ValueError(f"transport {name!r} is async-only; use it with an async client")
-        return entry.factory(self._config), name
+        return entry.factory(config), name
 
     # --- configuration ------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
-        return self._config.base_url
+        return self._core.config.base_url
 
     @property
     def timeout(self) -> Timeout:
-        return self._config.timeout
+        return self._core.config.timeout
 
     @property
     def max_retries(self) -> int:
-        return self._config.max_retries
+        return self._core.config.max_retries
 
     @property
     def default_headers(self) -> Mapping[str, str]:
-        return self._default_headers.to_dict()
+        return self._core.default_headers.to_dict()
 
     @property
     def default_query(self) -> Mapping[str, object]:
-        return dict(self._config.default_query)
+        return dict(self._core.config.default_query)
 
     @property
     def bearer_token(self) -> str | None:
         """The token this client sends (explicit, else from the Cog scope or the environment)."""
-        if self._token is not None:
-            return self._token.reveal()
-        token = getattr(self._sender.auth, "token", None)
+        core = self._core
+        if core.token is not None:
+            return core.token.reveal()
+        token = getattr(core.sender.auth, "token", None)
         return token() if callable(token) else None
 
     @property
@@ -289,7 +238,7 @@ class Replicate:
 
     @property
     def config(self) -> ClientConfig:
-        return self._config
+        return self._core.config
 
     def with_options(
         self,
@@ -319,94 +268,38 @@ class Replicate:
             changes["timeout"] = timeout
         if max_retries is not None:
             changes["max_retries"] = max_retries
+        config = self._core.config
         if default_headers is not None:
-            changes["default_headers"] = {**self._config.default_headers, **default_headers}
+            changes["default_headers"] = {**config.default_headers, **default_headers}
         if set_default_headers is not None:
             changes["default_headers"] = set_default_headers
         if default_query is not None:
-            changes["default_query"] = {**self._config.default_query, **default_query}
+            changes["default_query"] = {**config.default_query, **default_query}
         if set_default_query is not None:
             changes["default_query"] = set_default_query
         if bearer_token is not None and not isinstance(bearer_token, str):
             raise TypeError(f"bearer_token must be a string, not {type(bearer_token).__name__}")
-        token = Secret(bearer_token) if bearer_token else self._token
+        token = Secret(bearer_token) if bearer_token else self._core.token
         new = object.__new__(type(self))
         new._adopt(
-            self._config.replace(**changes),
-            token=token,
-            client_plugins=self._client_plugins,
-            plugins=self._plugins,
+            self._core.replace(config.replace(**changes), token=token),
             transport=(self._transport, self._transport_name, False),
-            auth=TokenAuth(token) if bearer_token else self._sender.auth,
-            policy=self._sender.retry_policy,
         )
         return new
 
     copy = with_options
 
-    # --- raw HTTP -----------------------------------------------------------------------------
-
-    def _build(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, object] | None = None,
-        json: Any = msgspec.UNSET,
-        content: Body | str = None,
-        headers: Mapping[str, str | None] | None = None,
-        idempotent: bool | None = None,
-        add_default_query: bool = True,
-    ) -> Request:
-        return build_request(
-            method,
-            url,
-            base_url=self._config.base_url,
-            default_headers=self._default_headers,
-            default_query=self._config.default_query if add_default_query else {},
-            params=params,
-            json=json,
-            content=content,
-            headers=headers,
-            idempotent=idempotent,
-        )
-
-    def _send_flow(
-        self,
-        request: Request,
-        *,
-        timeout: float | Timeout | NotGiven | EllipsisType | None = _NOT_GIVEN,
-        max_retries: int | None = None,
-        stream: bool = False,
-        raise_for_status: bool = True,
-        shield: bool = False,
-        deadline: Deadline | None = None,
-    ) -> Flow[Response]:
-        if self._closed:
-            raise ReplicateError("this client is closed")
-        if timeout is _NOT_GIVEN or isinstance(timeout, NotGiven):
-            resolved_timeout = self._config.timeout
-        elif isinstance(timeout, Timeout):
-            resolved_timeout = timeout
-        else:
-            resolved_timeout = Timeout(timeout)
-        if max_retries is None:
-            max_retries = self._config.max_retries
-        elif isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
-        return send_flow(
-            self._sender,
-            request,
-            timeout=resolved_timeout,
-            max_retries=max_retries,
-            stream=stream,
-            raise_for_status=raise_for_status,
-            shield=shield,
-            deadline=deadline,
-        )
+    # --- the driver ---------------------------------------------------------------------------
 
     def _run(self, flow: Flow[Any]) -> Any:
+        """Drive a flow made from this client's core to its end, through its transport."""
         return drive_sync(flow, self._transport)
+
+    def _iter(self, flow: Flow[Any]) -> Generator[Any, None, Any]:
+        """Drive a flow lazily, yielding what it emits (streamed events)."""
+        return iter_sync(flow, self._transport)
+
+    # --- raw HTTP -----------------------------------------------------------------------------
 
     def request(
         self,
@@ -430,7 +323,7 @@ class Replicate:
         ``stream=True`` the body is not read yet: iterate ``response.iter_bytes()`` and close it.
         Non-2xx statuses raise the typed errors in :mod:`replicate.exceptions`.
         """
-        req = self._build(
+        req = self._core.build(
             method,
             url,
             params=params,
@@ -439,7 +332,7 @@ class Replicate:
             headers=headers,
             idempotent=idempotent,
         )
-        flow = self._send_flow(req, timeout=timeout, max_retries=max_retries, stream=stream)
+        flow = self._core.send_flow(req, timeout=timeout, max_retries=max_retries, stream=stream)
         return self._run(flow)  # type: ignore[no-any-return]
 
     def get(self, url: str, **kwargs: Any) -> Response:
@@ -481,45 +374,17 @@ class Replicate:
         streamed."""
         return self.with_options() if self._raw else self
 
-    def _file_hosts(self) -> FileHosts:
-        """Hosts whose URLs in a schema-less output are files (plugins asked once per client)."""
-        hosts = self._file_hosts_cache
-        if hosts is None:
-            from ._outputs import collect_file_hosts
-
-            hosts = self._file_hosts_cache = collect_file_hosts(self)
-        return hosts
-
     def _decode_output(
         self, value: Any, schema: Any = None, *, use_file_output: bool = True
     ) -> Any:
-        """A prediction's output through the ``replicate_decode_output`` hooks (plugins first,
-        the built-in decoder last); ``schema`` is the version's output schema, if known."""
-        if value is None:
-            return None
-        from ._outputs import OutputContext, decode_output
-
-        if self._plugins.only_builtin("replicate_decode_output"):  # the common case: no hook call
-            return decode_output(value, schema, client=self, use_file_output=use_file_output)
-        context = OutputContext(self, use_file_output=use_file_output)
-        decoded = self._plugins.pm.hook.replicate_decode_output(
-            value=value, schema=schema, context=context
-        )
-        return value if decoded is None else decoded
+        """A prediction's output decoded by the core's hooks, its files downloading through
+        this client; ``schema`` is the version's output schema, if known."""
+        return self._core.decode_output(value, schema, client=self, use_file_output=use_file_output)
 
     @property
     def poll_interval(self) -> float:
         """Seconds between polls while waiting: ``REPLICATE_POLL_INTERVAL``, default 0.5."""
-        value = os.environ.get(POLL_INTERVAL_ENV)
-        if not value:
-            return DEFAULT_POLL_INTERVAL
-        try:
-            seconds = float(value)
-        except ValueError:
-            raise ValueError(f"{POLL_INTERVAL_ENV} must be a number of seconds, got {value!r}")
-        if not seconds > 0:  # 0 would turn every wait into a tight request loop
-            raise ValueError(f"{POLL_INTERVAL_ENV} must be > 0 seconds, got {value!r}")
-        return seconds
+        return self._core.poll_interval
 
     @property
     def with_raw_response(self) -> Any:
@@ -545,12 +410,6 @@ class Replicate:
         return streamed
 
     # --- running models -----------------------------------------------------------------------
-
-    @cached_property
-    def _schema_cache(self) -> SchemaCache:
-        from ._resolve import SchemaCache
-
-        return SchemaCache()
 
     def run(
         self,
@@ -581,22 +440,26 @@ class Replicate:
         ones raise their subclasses. Inputs are checked against the version's schema when the
         reference names a version (fetched once per client).
         """
-        from ._run import run
+        from ._run import prepare_run
 
-        return run(
-            self,
+        flow, output_schema = prepare_run(
+            self._core,
             ref,
             input=input,
             wait=wait,
             timeout=timeout,
             on_update=on_update,
-            use_file_output=use_file_output,
             file_encoding_strategy=file_encoding_strategy,
             prefer=prefer,
             cancel_after=cancel_after,
             webhook=webhook,
             webhook_events_filter=webhook_events_filter,
             stream=stream,
+            drive=self._run,
+        )
+        prediction = self._run(flow)
+        return self._decode_output(
+            prediction.output, output_schema, use_file_output=use_file_output
         )
 
     def use(
@@ -641,10 +504,10 @@ class Replicate:
         before the error propagates. Stopping early (``break``, ``close()``) does not cancel
         it: call ``client.predictions.cancel(id)`` for that.
         """
-        from ._run import stream
+        from ._run import prepare_stream
 
-        return stream(
-            self,
+        flow = prepare_stream(
+            self._core,
             ref,
             input=input,
             timeout=timeout,
@@ -653,6 +516,7 @@ class Replicate:
             webhook_events_filter=webhook_events_filter,
             file_encoding_strategy=file_encoding_strategy,
         )
+        return self._iter(flow)
 
     # --- resources (each module loads on first access) ----------------------------------------
 
@@ -688,14 +552,14 @@ class Replicate:
 
     def close(self) -> None:
         """Close the connection pool (unless it belongs to the client this one was copied from)."""
-        if self._closed:
+        if self._core.closed:
             return
-        self._closed = True
+        self._core.closed = True
         if self._owns_transport:
             self._transport.close()
 
     def is_closed(self) -> bool:
-        return self._closed
+        return self._core.closed
 
     def __enter__(self) -> Replicate:
         return self
@@ -705,17 +569,18 @@ class Replicate:
 
     def __repr__(self) -> str:
         return (
-            f"<replicate.Replicate base_url={self._config.base_url!r} "
+            f"<replicate.Replicate base_url={self._core.config.base_url!r} "
             f"transport={self._transport_name!r}>"
         )
 
     def __getstate__(self) -> dict[str, Any]:
+        core = self._core
         return {
-            "config": self._config,
+            "config": core.config,
             "transport": self._transport_name
-            if self._transport_name in self._plugins.transports
+            if self._transport_name in core.plugins.transports
             else None,
-            "plugins": self._client_plugins,
+            "plugins": core.client_plugins,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -1,7 +1,8 @@
 """``FileOutput``: a file a prediction produced, downloaded on demand.
 
 A FileOutput holds a URL (an ``https://`` URL on a delivery host or the files API, or a ``data:``
-URL) and the client that produced it. Downloads go through that client's transport and send flow,
+URL) and the client (the facade) that produced it. Downloads are its core's send flow, driven by
+that client,
 so retries, redirects, timeouts and auth scoping apply as to any other request: the token is
 added only for URLs in the client's auth scope (the API origin and its allowlist, where files-API
 URLs live), never for delivery hosts or anything else. ``data:`` URLs decode locally.
@@ -137,10 +138,9 @@ class FileOutput:
         if urlsplit(self.url).scheme.lower() not in ("http", "https"):
             raise ValueError(f"cannot download {_short(self.url)!r}: not an http(s) or data: URL")
         client = self._client_or_default()
-        request = client._build(
-            method, self.url, headers={"Accept": "*/*"}, add_default_query=False
-        )
-        flow = client._send_flow(request, stream=True, raise_for_status=raise_for_status)
+        core = client._core
+        request = core.build(method, self.url, headers={"Accept": "*/*"}, add_default_query=False)
+        flow = core.send_flow(request, stream=True, raise_for_status=raise_for_status)
         response: Response = client._run(flow)
         if response.status_code < 300:
             self._content_type = response.headers.get("content-type") or None

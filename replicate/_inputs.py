@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ._drivers import Gather
 
 if TYPE_CHECKING:
-    from ._client import Replicate
+    from ._core import ClientCore
     from ._deadline import Deadline
     from ._drivers import Flow
     from ._http import Request
@@ -60,14 +60,15 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 class InputContext:
     """What an input encoder is told besides the value (the hook's ``context``).
 
-    ``client`` is the client making the call, ``file_encoding_strategy`` ``"url"`` or
+    ``client`` is the core of the client making the call (a :class:`~replicate._core.ClientCore`:
+    its ``config`` and ``base_url``), ``file_encoding_strategy`` ``"url"`` or
     ``"base64"``, and ``path`` where the value sits in the input: ``"image"``,
     ``"images[2]"``, ``"config.mask"``.
     """
 
     __slots__ = ("client", "file_encoding_strategy", "path")
 
-    def __init__(self, client: Replicate, file_encoding_strategy: str, path: str) -> None:
+    def __init__(self, client: ClientCore, file_encoding_strategy: str, path: str) -> None:
         self.client = client
         self.file_encoding_strategy = file_encoding_strategy
         self.path = path
@@ -127,7 +128,7 @@ def check_strategy(file_encoding_strategy: str | None) -> str:
 
 
 def encode_input_flow(
-    client: Replicate,
+    core: ClientCore,
     input: Mapping[str, Any],
     *,
     file_encoding_strategy: str | None = None,
@@ -135,7 +136,7 @@ def encode_input_flow(
 ) -> Flow[dict[str, Any]]:
     """The input as JSON-ready values, uploading the files in it (all at once) on the way.
 
-    A flow: drive it with the client's driver, or ``yield from`` it in another flow. Raises
+    A flow: drive it with a facade's driver, or ``yield from`` it in another flow. Raises
     TypeError naming the input (``"images[1]"``) for a value nothing can encode, and ValueError
     for an unknown ``file_encoding_strategy`` or a file too large to inline; both before any
     request. Under a ``deadline`` each upload (retries included) ends by it, and one it cuts
@@ -146,22 +147,22 @@ def encode_input_flow(
         raise TypeError(
             f"input must be a mapping of input names to values, not {type(input).__name__}"
         )
-    walker = _Walker(client, strategy)
+    walker = _Walker(core, strategy)
     encoded = walker.walk_input(input)
     if walker.uploads:
         requests = [walker.request_for(i) for i in range(len(walker.uploads))]
-        urls = yield Gather([_upload_flow(client, request, deadline) for request in requests])
+        urls = yield Gather([_upload_flow(core, request, deadline) for request in requests])
         for container, key, pending in walker.slots:
             container[key] = urls[pending.index]
     return encoded
 
 
-def _upload_flow(client: Replicate, request: Request, deadline: Deadline | None) -> Flow[str]:
+def _upload_flow(core: ClientCore, request: Request, deadline: Deadline | None) -> Flow[str]:
     from .exceptions import APIConnectionError, ReplicateError
     from .types import File
 
     try:
-        response = yield from client._send_flow(request, deadline=deadline)
+        response = yield from core.send_flow(request, deadline=deadline)
     except APIConnectionError as exc:
         if deadline is not None and deadline.expired(slack=0.01):  # a timeout cut by the deadline
             raise deadline.not_created("uploading the input files") from exc
@@ -182,10 +183,10 @@ def _child(path: str, key: str) -> str:
 class _Walker:
     """One input's walk: the encoded copy, plus the uploads it needs and where their URLs go."""
 
-    def __init__(self, client: Replicate, strategy: str) -> None:
-        self.client = client
+    def __init__(self, core: ClientCore, strategy: str) -> None:
+        self.core = core
         self.strategy = strategy
-        self.hook = client._plugins.pm.hook.replicate_encode_input
+        self.hook = core.plugins.pm.hook.replicate_encode_input
         self.uploads: list[tuple[Upload, str]] = []
         self.slots: list[tuple[Any, Any, _Pending]] = []
         self._seen: dict[Any, _Pending] = {}
@@ -231,7 +232,7 @@ class _Walker:
                 f"input {path!r}: encoding {type(value).__name__} did not settle on JSON after "
                 f"{_MAX_DEPTH} steps (an input encoder keeps answering with values to encode)"
             )
-        context = InputContext(self.client, self.strategy, path)
+        context = InputContext(self.core, self.strategy, path)
         result = self.hook(value=value, context=context)
         if result is None:
             raise TypeError(
@@ -268,7 +269,7 @@ class _Walker:
         upload, path = self.uploads[index]
         try:
             return build_create_request(
-                self.client,
+                self.core,
                 content=upload.content,
                 filename=upload.filename,
                 type=upload.content_type,

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._client import Replicate
+    from ._core import ClientCore
     from ._http import Request
 
 __all__ = [
@@ -50,7 +50,7 @@ _ENCODING_TYPES = {
 
 
 def build_create_request(
-    client: Replicate,
+    core: ClientCore,
     *,
     content: FileTypes,
     filename: str | None = None,
@@ -58,9 +58,9 @@ def build_create_request(
     metadata: object = None,
 ) -> Request:
     """The ``POST /files`` Request that ``files.create`` sends, built but not sent (the
-    input encoder sends several at once). Send it with ``client._send_flow`` and parse a File."""
+    input encoder sends several at once). Send it with ``core.send_flow`` and parse a File."""
     body, headers = upload_body(content, filename=filename, type=type, metadata=metadata)
-    return client._build("POST", "/files", content=body, headers=headers)
+    return core.build("POST", "/files", content=body, headers=headers)
 
 
 def upload_body(

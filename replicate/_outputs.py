@@ -5,6 +5,9 @@ objects of them) become :class:`~replicate.FileOutput`, concatenate iterators jo
 string, every other string stays a string. Without it, only ``data:`` URLs and URLs on known file
 hosts become files (Replicate's delivery hosts, the API's own origin, and hosts plugins register
 with ``replicate_register_file_hosts``), never every ``https:`` string.
+
+Decoding needs the client core (its plugins and file hosts) and the facade the decoded files
+download through (:class:`~replicate.FileOutput` holds it): a decoder is given both.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from .exceptions import PluginError
 
 if TYPE_CHECKING:
     from ._client import Replicate
+    from ._core import ClientCore
 
 __all__ = ["FileHosts", "OutputContext", "collect_file_hosts", "decode_output"]
 
@@ -27,12 +31,16 @@ DELIVERY_HOSTS = ("replicate.delivery", "*.replicate.delivery")
 
 
 class OutputContext:
-    """What an output decoder is told besides the value: the client and the caller's choice."""
+    """What an output decoder is told besides the value: the client (the facade whose files
+    these are), its core, and the caller's choice."""
 
-    __slots__ = ("client", "use_file_output")
+    __slots__ = ("client", "core", "use_file_output")
 
-    def __init__(self, client: Replicate, *, use_file_output: bool = True) -> None:
+    def __init__(
+        self, client: Replicate, core: ClientCore, *, use_file_output: bool = True
+    ) -> None:
         self.client = client
+        self.core = core
         self.use_file_output = use_file_output
 
     def __repr__(self) -> str:
@@ -104,12 +112,12 @@ def _split_port(pattern: str) -> tuple[str, int | None]:
     return host, int(port)
 
 
-def collect_file_hosts(client: Replicate) -> FileHosts:
+def collect_file_hosts(core: ClientCore) -> FileHosts:
     """Ask every plugin's ``replicate_register_file_hosts`` (built-ins included)."""
     from ._plugins import strict
 
     patterns: list[str] = []
-    for impl in client._plugins.pm.hook.replicate_register_file_hosts.get_hookimpls():
+    for impl in core.plugins.pm.hook.replicate_register_file_hosts.get_hookimpls():
         found: list[str] = []
 
         def register(pattern: str, _found: list[str] = found) -> None:
@@ -129,11 +137,16 @@ def collect_file_hosts(client: Replicate) -> FileHosts:
             warnings.warn(f"{message}; its file hosts are ignored", RuntimeWarning, stacklevel=3)
             continue
         patterns.extend(found)
-    return FileHosts(client.base_url, patterns)
+    return FileHosts(core.config.base_url, patterns)
 
 
 def decode_output(
-    value: Any, schema: Any, *, client: Replicate, use_file_output: bool = True
+    value: Any,
+    schema: Any,
+    *,
+    core: ClientCore,
+    client: Replicate,
+    use_file_output: bool = True,
 ) -> Any:
     """A prediction's JSON output with its files turned into :class:`FileOutput` objects.
 
@@ -142,16 +155,17 @@ def decode_output(
     """
     if not use_file_output:
         return value
-    decoder = _Decoder(client)
+    decoder = _Decoder(core, client)
     if schema is None:
         return decoder.hostless(value)
     return decoder.by_schema(value, schema)
 
 
 class _Decoder:
-    __slots__ = ("_client", "_hosts")
+    __slots__ = ("_client", "_core", "_hosts")
 
-    def __init__(self, client: Replicate) -> None:
+    def __init__(self, core: ClientCore, client: Replicate) -> None:
+        self._core = core
         self._client = client
         self._hosts: FileHosts | None = None
 
@@ -177,7 +191,7 @@ class _Decoder:
             return False
         hosts = self._hosts
         if hosts is None:
-            hosts = self._hosts = self._client._file_hosts()
+            hosts = self._hosts = self._core.file_hosts()
         return hosts.matches(value)
 
     # --- with a schema ------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from .exceptions import (
 from .types import Prediction, PredictionStatus, is_terminal
 
 if TYPE_CHECKING:
-    from ._client import Replicate
+    from ._core import ClientCore
     from ._drivers import Action, Flow
     from ._http import Response, Timeout
 
@@ -149,18 +149,18 @@ def poll_flow(
 
 
 def prediction_fetch(
-    client: Replicate,
+    core: ClientCore,
     prediction_id: str,
     deadline: Deadline = NO_DEADLINE,
     timeout: Timeout | NotGiven = NOT_GIVEN,
 ) -> Callable[[], Flow[tuple[Response, Prediction]]]:
     """One ``GET /predictions/{id}`` under a deadline (a timeout at the deadline is its error)."""
-    request = client._build("GET", f"/predictions/{quote(prediction_id, safe='')}")
+    request = core.build("GET", f"/predictions/{quote(prediction_id, safe='')}")
 
     def fetch() -> Flow[tuple[Response, Prediction]]:
         deadline.check(prediction_id)
         try:
-            response = yield from client._send_flow(request, timeout=timeout, deadline=deadline)
+            response = yield from core.send_flow(request, timeout=timeout, deadline=deadline)
         except APIConnectionError:
             deadline.check(prediction_id, slack=0.01)  # a timeout cut by the deadline
             raise

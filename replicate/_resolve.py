@@ -1,9 +1,13 @@
 """A model reference resolved: where its predictions are created, and its version's schema.
 
 :func:`resolve` fetches a reference's model or version metadata once per client (the
-client's :class:`SchemaCache`), dereferences the schema once and picks out its input and output
+core's :class:`SchemaCache`), dereferences the schema once and picks out its input and output
 schemas once (:class:`Resolved`). ``run`` (for a reference naming a version) and ``use`` both
 resolve through it, so a reference is fetched once whichever way it is run.
+
+The fetches are one flow (:func:`resolve_flow`, given the client core); :func:`resolve` runs it
+through the facade's driver (``drive``) under the cache's locks, so that concurrent first uses
+of a reference in threads fetch it once.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from .exceptions import APIConnectionError
 from .types import Deployment, Model, Version
 
 if TYPE_CHECKING:
-    from ._client import Replicate
+    from ._core import ClientCore
     from ._drivers import Flow
 
-__all__ = ["Resolved", "SchemaCache", "resolve"]
+__all__ = ["Drive", "Resolved", "SchemaCache", "resolve", "resolve_flow"]
+
+#: A facade's driver: runs a flow to its end and returns its result (``Replicate._run``).
+Drive = Callable[["Flow[Any]"], Any]
 
 
 class Resolved:
@@ -104,21 +111,24 @@ def _key(ref: object) -> Any:
     return parse_reference(ref).key()
 
 
-def resolve(client: Replicate, ref: object, deadline: Deadline = NO_DEADLINE) -> Resolved:
+def resolve(
+    core: ClientCore, ref: object, deadline: Deadline = NO_DEADLINE, *, drive: Drive
+) -> Resolved:
     """The target and schema of a reference, fetching model/version metadata once per client
-    (under a ``deadline``, each fetch ends by it: PredictionTimeoutError, nothing created)."""
-    cache: SchemaCache = client._schema_cache
+    (under a ``deadline``, each fetch ends by it: PredictionTimeoutError, nothing created).
+    ``drive`` (the facade's driver) runs :func:`resolve_flow` when the cache has no entry."""
+    cache = core.schema_cache
     key = _key(ref)
     hit = cache.get(key)
     if hit is not None:
         return hit
-    return cache.get_or_resolve(key, lambda: _resolve(client, ref, deadline), deadline)
+    return cache.get_or_resolve(key, lambda: drive(resolve_flow(core, ref, deadline)), deadline)
 
 
-def _get_flow(client: Replicate, path: str, cast: Any, deadline: Deadline) -> Flow[Any]:
+def _get_flow(core: ClientCore, path: str, cast: Any, deadline: Deadline) -> Flow[Any]:
     """One metadata GET under a call's deadline (a timeout cut by it is its error)."""
     try:
-        response = yield from client._send_flow(client._build("GET", path), deadline=deadline)
+        response = yield from core.send_flow(core.build("GET", path), deadline=deadline)
     except APIConnectionError as exc:
         if deadline.expired(slack=0.01):
             raise deadline.not_created("fetching the model's schema") from exc
@@ -131,14 +141,17 @@ def _model_path(owner: str, name: str) -> str:
 
 
 def _get_version(
-    client: Replicate, owner: str, name: str, version_id: str, deadline: Deadline
-) -> Version:
+    core: ClientCore, owner: str, name: str, version_id: str, deadline: Deadline
+) -> Flow[Version]:
     path = f"{_model_path(owner, name)}/versions/{quote(version_id, safe='')}"
-    version: Version = client._run(_get_flow(client, path, Version, deadline))
+    version: Version = yield from _get_flow(core, path, Version, deadline)
     return version
 
 
-def _resolve(client: Replicate, ref: object, deadline: Deadline = NO_DEADLINE) -> Resolved:
+def resolve_flow(core: ClientCore, ref: object, deadline: Deadline = NO_DEADLINE) -> Flow[Resolved]:
+    """Fetch what a reference needs (a version's, a deployment's release's or a model's
+    latest version's metadata; nothing for a reference that carries its schema) and resolve
+    it. No cache: :func:`resolve` caches its result."""
     target = parse_reference(ref)
     schema = target.schema
     cog_version = getattr(ref, "cog_version", None)
@@ -147,16 +160,16 @@ def _resolve(client: Replicate, ref: object, deadline: Deadline = NO_DEADLINE) -
         release = deployment.current_release if deployment is not None else None
         if release is not None and release.model and release.version:
             owner, _, name = release.model.partition("/")
-            version = _get_version(client, owner, name, release.version, deadline)
+            version = yield from _get_version(core, owner, name, release.version, deadline)
             schema, cog_version = version.openapi_schema, version.cog_version
     elif target.version is not None and schema is None and target.owner and target.name:
-        version = _get_version(client, target.owner, target.name, target.version, deadline)
+        version = yield from _get_version(core, target.owner, target.name, target.version, deadline)
         schema, cog_version = version.openapi_schema, version.cog_version
     elif target.version is None and target.owner and target.name:
         model = ref if isinstance(ref, Model) and ref.latest_version is not None else None
         if model is None:
             path = _model_path(target.owner, target.name)
-            model = client._run(_get_flow(client, path, Model, deadline))
+            model = yield from _get_flow(core, path, Model, deadline)
         latest = model.latest_version
         if latest is not None:
             schema, cog_version = latest.openapi_schema, latest.cog_version

@@ -1,7 +1,9 @@
 """Running a model to its end: references, sync mode, waiting, deadlines and cancellation.
 
-Every step is a sans-I/O flow (see ``_drivers``), so the async client drives the same code.
-What it promises:
+Every step is a sans-I/O flow (see ``_drivers``) given the client core
+(:class:`~replicate._core.ClientCore`), never a facade: :func:`prepare_run` and
+:func:`prepare_stream` check a call and hand the facade the flow its driver runs (the facade
+decodes a run's output, since the files it makes download through it). What it promises:
 
 - sync mode (``Prefer: wait``) by default; a 201 whose status is past ``starting`` and whose
   ``Preference-Applied`` header shows the wait was honoured carries the complete output; any
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -50,8 +52,9 @@ from .exceptions import (
 from .types import Prediction, PredictionStatus, is_terminal
 
 if TYPE_CHECKING:
-    from ._client import Replicate
+    from ._core import ClientCore
     from ._drivers import Flow
+    from ._resolve import Drive
     from ._sse import ServerSentEvent
 
 log = logging.getLogger("replicate")
@@ -67,18 +70,18 @@ UPDATE_INTERVAL = 0.1
 
 
 def cancel_flow(
-    client: Replicate, prediction_id: str, deadline: Deadline = NO_DEADLINE
+    core: ClientCore, prediction_id: str, deadline: Deadline = NO_DEADLINE
 ) -> Flow[bool]:
     """Cancel a prediction on the way out; a failure is logged, never raised over the cause.
     Returns whether the API accepted the cancel.
 
     Under a deadline the cancel ends by the deadline plus its grace, and is not retried past it.
     """
-    request = client._build(
+    request = core.build(
         "POST", f"/predictions/{quote(prediction_id, safe='')}/cancel", idempotent=True
     )
     try:
-        yield from client._send_flow(
+        yield from core.send_flow(
             request, timeout=CANCEL_TIMEOUT, max_retries=1, deadline=deadline.graced()
         )
     except APIError as exc:
@@ -91,17 +94,17 @@ def cancel_flow(
 class Watcher:
     """Reports each new state of a prediction to ``on_update`` and to observers."""
 
-    __slots__ = ("client", "last", "on_update")
+    __slots__ = ("core", "last", "on_update")
 
-    def __init__(self, client: Replicate, on_update: Callable[[Prediction], Any] | None) -> None:
-        self.client = client
+    def __init__(self, core: ClientCore, on_update: Callable[[Prediction], Any] | None) -> None:
+        self.core = core
         self.on_update = on_update
         self.last: Prediction | None = None
 
     @property
     def wanted(self) -> bool:
         """Whether anyone listens (else states between the first and the last are not built)."""
-        return self.on_update is not None or bool(self.client._sender.observers)
+        return self.on_update is not None or bool(self.core.sender.observers)
 
     def update(self, prediction: Prediction) -> None:
         if self.last is not None and prediction == self.last:
@@ -109,7 +112,7 @@ class Watcher:
         self.last = prediction
         if self.on_update is not None:
             self.on_update(prediction)
-        sender = self.client._sender
+        sender = self.core.sender
         if sender.observers:
             sender.observe(Event("prediction", data=prediction))
 
@@ -294,7 +297,7 @@ def prepare_create(
 
 
 def create_flow(
-    client: Replicate,
+    core: ClientCore,
     target: Target,
     input: Mapping[str, Any],
     spec: CreateSpec,
@@ -313,7 +316,7 @@ def create_flow(
     prediction is canceled and PredictionTimeoutError raised.
     """
     encoded = yield from encode_input_flow(
-        client, input, file_encoding_strategy=spec.file_encoding_strategy, deadline=deadline
+        core, input, file_encoding_strategy=spec.file_encoding_strategy, deadline=deadline
     )
     if deadline.expired():
         raise deadline.not_created("preparing the input")
@@ -322,10 +325,10 @@ def create_flow(
         body["version"] = target.version
     body["input"] = encoded
     body.update(spec.extra)
-    request = client._build("POST", target.path, json=body, headers=spec.headers(deadline))
+    request = core.build("POST", target.path, json=body, headers=spec.headers(deadline))
     sent_at = time.time()
     try:
-        response = yield from client._send_flow(request, shield=True, deadline=deadline.graced())
+        response = yield from core.send_flow(request, shield=True, deadline=deadline.graced())
     except APIConnectionError as exc:
         timed_out = isinstance(exc, APITimeoutError) and deadline.expired()
         if not exc.request_sent:
@@ -351,7 +354,7 @@ def create_flow(
             except ReplicateError:
                 created = None
             if created is not None and created.id:
-                yield from cancel_flow(client, created.id, deadline)
+                yield from cancel_flow(core, created.id, deadline)
         elif answer is None and interrupted.error is not None:
             log.warning(
                 "replicate: interrupted while creating a prediction, and the create got no answer "
@@ -370,7 +373,7 @@ def create_flow(
         )
     )
     if not complete and deadline.expired():
-        canceled = yield from cancel_flow(client, prediction.id, deadline)
+        canceled = yield from cancel_flow(core, prediction.id, deadline)
         raise deadline.error(prediction.id, canceled=canceled)
     return prediction, complete
 
@@ -379,7 +382,7 @@ def create_flow(
 
 
 def wait_flow(
-    client: Replicate,
+    core: ClientCore,
     prediction: Prediction,
     *,
     deadline: Deadline,
@@ -399,7 +402,7 @@ def wait_flow(
     if use_stream and prediction.urls is not None and prediction.urls.stream:
         from ._stream import stream_events_flow
 
-        flow = stream_events_flow(client, prediction, deadline=deadline)
+        flow = stream_events_flow(core, prediction, deadline=deadline)
         fold = _Fold(prediction, watcher) if watcher.wanted else None
         final: Prediction | None = None
         try:
@@ -416,8 +419,8 @@ def wait_flow(
         watcher.update(current)
 
     _, final = yield from poll_flow(
-        prediction_fetch(client, prediction.id, deadline),
-        interval=client.poll_interval,
+        prediction_fetch(core, prediction.id, deadline),
+        interval=core.poll_interval,
         deadline=deadline,
         on_state=report,
     )
@@ -425,7 +428,7 @@ def wait_flow(
 
 
 def guarded(
-    client: Replicate, prediction_id: str, flow: Flow[Any], deadline: Deadline = NO_DEADLINE
+    core: ClientCore, prediction_id: str, flow: Flow[Any], deadline: Deadline = NO_DEADLINE
 ) -> Flow[Any]:
     """Run a waiting ``flow``; if it stops before the prediction has finished, for any reason
     (the deadline, an interrupt, a poll that failed for good, a status unknown for too long, a
@@ -442,7 +445,7 @@ def guarded(
     except (GeneratorExit, ModelError):
         raise
     except BaseException as exc:
-        canceled = yield from cancel_flow(client, prediction_id, deadline)
+        canceled = yield from cancel_flow(core, prediction_id, deadline)
         if isinstance(exc, PredictionTimeoutError) and exc.prediction_id == prediction_id:
             exc.args = deadline.error(prediction_id, canceled=canceled).args
         raise
@@ -452,51 +455,51 @@ def guarded(
 
 
 def run_flow(
-    client: Replicate,
+    core: ClientCore,
     target: Target,
     input: Mapping[str, Any],
     spec: CreateSpec,
     *,
     deadline: Deadline = NO_DEADLINE,
     on_update: Callable[[Prediction], Any] | None = None,
-    output_schema: Any = None,
-    use_file_output: bool = True,
-) -> Flow[Any]:
-    """Create a prediction and wait for its output; cancel it if the caller gives up."""
-    prediction, complete = yield from create_flow(client, target, input, spec, deadline=deadline)
-    watcher = Watcher(client, on_update)
+) -> Flow[Prediction]:
+    """Create a prediction and wait until it has succeeded; cancel it if the caller gives up.
+    Returns the finished prediction, its output not decoded yet (the facade decodes it)."""
+    prediction, complete = yield from create_flow(core, target, input, spec, deadline=deadline)
+    watcher = Watcher(core, on_update)
     if complete:
         watcher.update(prediction)  # it has finished: nothing to cancel if the callback raises
     else:
         prediction = yield from guarded(
-            client,
+            core,
             prediction.id,
             # wait=False behaves as in v2: no Prefer header, then polling until done
-            wait_flow(client, prediction, deadline=deadline, watcher=watcher, use_stream=spec.sync),
+            wait_flow(core, prediction, deadline=deadline, watcher=watcher, use_stream=spec.sync),
             deadline,
         )
-    finish(prediction)
-    return client._decode_output(prediction.output, output_schema, use_file_output=use_file_output)
+    return finish(prediction)
 
 
-def run(
-    client: Replicate,
+def prepare_run(
+    core: ClientCore,
     ref: Any,
     *,
     input: Mapping[str, Any] | None,
     wait: bool | int | NotGiven = NOT_GIVEN,
     timeout: float | None = None,
     on_update: Callable[[Prediction], Any] | None = None,
-    use_file_output: bool = True,
     file_encoding_strategy: str | None = None,
     prefer: str | NotGiven = NOT_GIVEN,
     cancel_after: Any = NOT_GIVEN,
     webhook: Any = NOT_GIVEN,
     webhook_events_filter: Any = NOT_GIVEN,
     stream: Any = NOT_GIVEN,
-) -> Any:
-    """``Replicate.run``: everything that can be checked without the network is checked first;
-    a version reference's schema (fetched once per client) checks the input."""
+    drive: Drive,
+) -> tuple[Flow[Prediction], Any]:
+    """``Replicate.run`` up to the flow: everything that can be checked without the network is
+    checked first; a version reference's schema (fetched once per client, through ``drive``,
+    the facade's driver) checks the input. Returns the run's flow, for the facade to drive,
+    and the output schema (None if unknown) to decode its output by."""
     if input is None:
         raise TypeError("run() needs input={...}")
     if not isinstance(prefer, NotGiven) and not isinstance(wait, NotGiven):
@@ -517,26 +520,16 @@ def run(
     if target.version is not None and (target.owner or target.schema is not None):
         from ._resolve import resolve
 
-        resolved = resolve(client, ref, deadline)
+        resolved = resolve(core, ref, deadline, drive=drive)
         resolved.check(input)
         target = resolved.target
         output_schema = resolved.output_schema
-    return client._run(
-        run_flow(
-            client,
-            target,
-            input,
-            spec,
-            deadline=deadline,
-            on_update=on_update,
-            output_schema=output_schema,
-            use_file_output=use_file_output,
-        )
-    )
+    flow = run_flow(core, target, input, spec, deadline=deadline, on_update=on_update)
+    return flow, output_schema
 
 
 def stream_flow(
-    client: Replicate,
+    core: ClientCore,
     target: Target,
     input: Mapping[str, Any],
     spec: CreateSpec,
@@ -547,14 +540,14 @@ def stream_flow(
     events; cancel it on a deadline, an interrupt or an error before it has finished."""
     from ._stream import stream_events_flow
 
-    prediction, _ = yield from create_flow(client, target, input, spec, deadline=deadline)
+    prediction, _ = yield from create_flow(core, target, input, spec, deadline=deadline)
     yield from guarded(
-        client, prediction.id, stream_events_flow(client, prediction, deadline=deadline), deadline
+        core, prediction.id, stream_events_flow(core, prediction, deadline=deadline), deadline
     )
 
 
-def stream(
-    client: Replicate,
+def prepare_stream(
+    core: ClientCore,
     ref: Any,
     *,
     input: Mapping[str, Any],
@@ -563,11 +556,10 @@ def stream(
     webhook: Any = NOT_GIVEN,
     webhook_events_filter: Any = NOT_GIVEN,
     file_encoding_strategy: str | None = None,
-) -> Iterator[ServerSentEvent]:
-    """``Replicate.stream``: the reference and options are checked now; the prediction is
-    created when iteration starts."""
-    from ._drivers import iter_sync
-
+) -> Flow[None]:
+    """``Replicate.stream`` up to the flow: the reference and options are checked now; the
+    returned flow (which the facade iterates with its driver) creates the prediction when it
+    starts, and emits its events."""
     deadline = Deadline(timeout)
     target = parse_reference(ref)
     spec = prepare_create(
@@ -578,4 +570,4 @@ def stream(
         webhook_events_filter=webhook_events_filter,
         file_encoding_strategy=file_encoding_strategy,
     )
-    return iter_sync(stream_flow(client, target, input, spec, deadline=deadline), client._transport)
+    return stream_flow(core, target, input, spec, deadline=deadline)

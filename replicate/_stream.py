@@ -3,7 +3,8 @@
 :func:`stream_events_flow` GETs ``prediction.urls.stream`` with ``Accept: text/event-stream``,
 reads the body chunk by chunk as it arrives (``NextChunk``), parses it with the incremental
 :class:`~replicate._sse.SSEDecoder` and hands each event to the consumer (``Emit``). A driver runs
-it: ``iter_sync(stream_events_flow(client, prediction), client._transport)`` yields the events.
+it: given the client core, ``client._iter(stream_events_flow(client._core, prediction))`` yields
+the events.
 
 What the consumer sees:
 
@@ -26,7 +27,7 @@ replays the stream from its start never makes the consumer see an output twice (
 ``<n>:<n>`` form the API sends are compared by their order, others against the latest
 :data:`RECENT_IDS` ids received). When no event carried an id, the reconnect is refused, or the
 reconnects run out, the flow falls back to polling ``GET /predictions/{id}`` every
-``client.poll_interval`` seconds, emitting only the output not emitted yet as synthetic
+``core.poll_interval`` seconds, emitting only the output not emitted yet as synthetic
 ``output`` events (list output: the items past those already emitted; string output: the
 characters past those already emitted; any other output: once, when the prediction has
 succeeded) and ending, or raising, when the prediction reaches a terminal status. Logs are not
@@ -66,7 +67,7 @@ from .exceptions import (
 from .types import Prediction, PredictionStatus, is_terminal
 
 if TYPE_CHECKING:
-    from ._client import Replicate
+    from ._core import ClientCore
     from ._drivers import Action
     from ._http import Response
 
@@ -131,7 +132,7 @@ class _Seen:
 
 
 def stream_events_flow(
-    client: Replicate,
+    core: ClientCore,
     prediction: Prediction,
     *,
     deadline: Deadline | None = None,
@@ -140,15 +141,15 @@ def stream_events_flow(
     """Emit the prediction's events as they arrive; see the module docstring.
 
     Returns None when the stream ended with ``done``, or the terminal prediction when the flow
-    fell back to polling. ``timeout`` (default: the client's; None: no limit) applies to each
+    fell back to polling. ``timeout`` (default: the core's; None: no limit) applies to each
     HTTP request.
     """
-    base_timeout = client.timeout if isinstance(timeout, NotGiven) else Timeout(timeout)
+    base_timeout = core.config.timeout if isinstance(timeout, NotGiven) else Timeout(timeout)
     deadline = NO_DEADLINE if deadline is None else deadline
     urls = prediction.urls
     url = urls.stream if urls is not None else None
     if not url:
-        return (yield from _poll(client, prediction, deadline, base_timeout, 0, 0))
+        return (yield from _poll(core, prediction, deadline, base_timeout, 0, 0))
 
     # What the consumer has received, so that nothing reaches it twice.
     out_count = 0  # output events emitted
@@ -169,9 +170,9 @@ def stream_events_flow(
         headers = dict(_STREAM_HEADERS)
         if last_id is not None:
             headers["Last-Event-ID"] = last_id
-        request = client._build("GET", url, headers=headers, add_default_query=False)
+        request = core.build("GET", url, headers=headers, add_default_query=False)
         try:
-            response: Response = yield from client._send_flow(
+            response: Response = yield from core.send_flow(
                 request, timeout=base_timeout, stream=True, deadline=deadline
             )
         except APIError as exc:
@@ -267,9 +268,9 @@ def stream_events_flow(
 
         if end is not None:
             if end.event == "done":
-                yield from _on_done(client, prediction, end, base_timeout, deadline)
+                yield from _on_done(core, prediction, end, base_timeout, deadline)
                 return None
-            yield from _on_error(client, prediction, end, base_timeout, deadline)
+            yield from _on_error(core, prediction, end, base_timeout, deadline)
         deadline.check(pid)
 
         # --- the connection dropped before ``done`` -------------------------------------------
@@ -280,7 +281,7 @@ def stream_events_flow(
         failures += 1
         yield Sleep(_backoff(failures, retry_ms, pid, deadline))
 
-    return (yield from _poll(client, prediction, deadline, base_timeout, out_count, out_chars))
+    return (yield from _poll(core, prediction, deadline, base_timeout, out_count, out_chars))
 
 
 def _is_event_stream(response: Response) -> bool:
@@ -294,11 +295,11 @@ def _backoff(failures: int, retry_ms: int | None, pid: str, deadline: Deadline) 
 
 
 def _fetch_or_keep(
-    client: Replicate, prediction: Prediction, timeout: Timeout, deadline: Deadline
+    core: ClientCore, prediction: Prediction, timeout: Timeout, deadline: Deadline
 ) -> Flow[Prediction]:
     """The current prediction for an error to carry; the one at hand if fetching fails."""
     try:
-        _, current = yield from prediction_fetch(client, prediction.id, deadline, timeout)()
+        _, current = yield from prediction_fetch(core, prediction.id, deadline, timeout)()
     except APIError:
         return prediction
     return current
@@ -321,7 +322,7 @@ _DONE_REASONS = {
 
 
 def _on_done(
-    client: Replicate,
+    core: ClientCore,
     prediction: Prediction,
     event: ServerSentEvent,
     timeout: Timeout,
@@ -331,12 +332,12 @@ def _on_done(
         return
     status = _DONE_REASONS.get(_json_object(event.data).get("reason"))  # type: ignore[arg-type]
     if status is not None:
-        current = yield from _fetch_or_keep(client, prediction, timeout, deadline)
+        current = yield from _fetch_or_keep(core, prediction, timeout, deadline)
         raise failure(current, status)  # type: ignore[misc]
 
 
 def _on_error(
-    client: Replicate,
+    core: ClientCore,
     prediction: Prediction,
     event: ServerSentEvent,
     timeout: Timeout,
@@ -345,12 +346,12 @@ def _on_error(
     detail = _json_object(event.data).get("detail")
     if detail is None:
         detail = event.data
-    current = yield from _fetch_or_keep(client, prediction, timeout, deadline)
+    current = yield from _fetch_or_keep(core, prediction, timeout, deadline)
     raise failure(current, PredictionStatus.FAILED, str(detail))  # type: ignore[misc]
 
 
 def _poll(
-    client: Replicate,
+    core: ClientCore,
     prediction: Prediction,
     deadline: Deadline,
     timeout: Timeout,
@@ -376,8 +377,8 @@ def _poll(
             sent[0] = 1
 
     _, current = yield from poll_flow(
-        prediction_fetch(client, prediction.id, deadline, timeout),
-        interval=client.poll_interval,
+        prediction_fetch(core, prediction.id, deadline, timeout),
+        interval=core.poll_interval,
         deadline=deadline,
         on_state=emit_new,
     )

@@ -7,6 +7,10 @@ mode). ``client.use`` uses that client's settings and connection pool.
 Every keyword of a call is a model input, so the call's own settings live on the function:
 ``use(ref, timeout=30)``, or ``f.with_options(timeout=30, on_update=print, wait=10)`` for a
 configured copy.
+
+A :class:`Function` and a :class:`Run` are facade-level objects, as resources are: they hold the
+client (the facade, or none for the default client), give its core (``client._core``) to the
+flows and drive them with the client's ``_run``/``_iter``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._deadline import NO_DEADLINE, Deadline
-from ._drivers import iter_sync
 from ._fallback import default_client
 from ._poll import finish
 from ._reference import parse_reference
@@ -56,12 +59,13 @@ class Run:
         interrupt) is raised. Errors talking to the API are raised too, after the cancel.
         """
         client = self._function._client()
+        core = client._core
         deadline = self._function._deadline(timeout)
-        watcher = Watcher(client, self._function._options["on_update"])
+        watcher = Watcher(core, self._function._options["on_update"])
         flow = guarded(
-            client,
+            core,
             self.id,
-            wait_flow(client, self.prediction, deadline=deadline, watcher=watcher),
+            wait_flow(core, self.prediction, deadline=deadline, watcher=watcher),
             deadline,
         )
         self.prediction = client._run(flow)
@@ -160,7 +164,7 @@ class Function:
         memo = self._memo
         if memo is not None and memo[0] is client:
             return memo[1]
-        resolved = resolve(client, self._ref, deadline)
+        resolved = resolve(client._core, self._ref, deadline, drive=client._run)
         self._memo = (client, resolved)
         return resolved
 
@@ -192,17 +196,17 @@ class Function:
         spec = prepare_create(inputs, wait=options["wait"])
         resolved = self._resolved(client, deadline)
         resolved.check(inputs)
-        return client._run(
+        prediction = client._run(
             run_flow(
-                client,
+                client._core,
                 resolved.target,
                 inputs,
                 spec,
                 deadline=deadline,
                 on_update=options["on_update"],
-                output_schema=resolved.output_schema,
             )
         )
+        return client._decode_output(prediction.output, resolved.output_schema)
 
     def create(self, **inputs: Any) -> Run:
         """Start a prediction and return at once (no waiting, no output decoding yet)."""
@@ -214,7 +218,7 @@ class Function:
         resolved = self._resolved(client, deadline)
         resolved.check(inputs)
         prediction, _ = client._run(
-            create_flow(client, resolved.target, inputs, spec, deadline=deadline)
+            create_flow(client._core, resolved.target, inputs, spec, deadline=deadline)
         )
         return Run(self, prediction)
 
@@ -226,14 +230,12 @@ class Function:
         client = self._client()
         out = self._resolved(client).output_schema or {}
         item_schema = out.get("items") if isinstance(out, dict) else None
+        core = client._core
         flow = guarded(
-            client,
-            prediction.id,
-            stream_events_flow(client, prediction, deadline=deadline),
-            deadline,
+            core, prediction.id, stream_events_flow(core, prediction, deadline=deadline), deadline
         )
         decode = client._decode_output
-        for event in iter_sync(flow, client._transport):
+        for event in client._iter(flow):
             if event.event == "output":
                 yield decode(event.data, item_schema)
 

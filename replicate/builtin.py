@@ -68,5 +68,9 @@ def replicate_decode_output(value: Any, schema: Any, context: Any) -> Any:
     from ._outputs import decode_output
 
     return decode_output(
-        value, schema, client=context.client, use_file_output=context.use_file_output
+        value,
+        schema,
+        core=context.core,
+        client=context.client,
+        use_file_output=context.use_file_output,
     )

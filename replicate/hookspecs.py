@@ -172,7 +172,8 @@ def replicate_encode_input(value: Any, context: Any) -> Any:
     pass to the next plugin; the built-in encoder is consulted last. ``context`` carries the
     client and the upload strategy. If it raises, the create is not sent and the error propagates.
 
-    ``context`` is a ``replicate._inputs.InputContext``: ``client``, ``file_encoding_strategy``
+    ``context`` is a ``replicate._inputs.InputContext``: ``client`` (the client's core, a
+    ``replicate._core.ClientCore``: its ``config`` and ``base_url``), ``file_encoding_strategy``
     (``"url"`` or ``"base64"``) and ``path``, where the value sits (``"images[0]"``). A hook
     cannot send requests itself: to have content uploaded through the files API, return
     ``replicate._inputs.Upload(content, filename=None, content_type=None)``; the create uploads

@@ -4,6 +4,9 @@
 page being read: the iterator keeps no reference to the page object it came from, nor to a page
 once its items are handed out, so walking 10,000 predictions keeps about one page (100 items)
 in memory, plus the next page's body while it is decoded.
+
+:meth:`Follow.page_flow` is the flow, given the client core; a :class:`SyncPage` holds the facade
+and drives it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from .types import Page
 
 if TYPE_CHECKING:
     from ._client import Replicate
+    from ._core import ClientCore
     from ._drivers import Flow
     from ._http import Body
 
@@ -48,9 +52,9 @@ class Follow:
         self.timeout = timeout
         self.max_retries = max_retries
 
-    def page_flow(self, client: Replicate, url: str, item_type: Any) -> Flow[Page[Any]]:
+    def page_flow(self, core: ClientCore, url: str, item_type: Any) -> Flow[Page[Any]]:
         """Fetch and decode the page at ``url`` (sans-I/O: sync and async pages share it)."""
-        request = client._build(
+        request = core.build(
             self.method,
             url,
             content=self.content,
@@ -58,7 +62,7 @@ class Follow:
             idempotent=True,
             add_default_query=False,
         )
-        response = yield from client._send_flow(
+        response = yield from core.send_flow(
             request, timeout=self.timeout, max_retries=self.max_retries
         )
         page: Page[Any] = response.parse(Page[item_type])
@@ -105,7 +109,7 @@ class SyncPage(Generic[T]):
 
     def _fetch(self, url: str) -> SyncPage[T]:
         client = self._client
-        page = client._run(self._follow.page_flow(client, url, self._item_type))
+        page = client._run(self._follow.page_flow(client._core, url, self._item_type))
         return SyncPage(client, page, self._item_type, self._follow)
 
     def iter_pages(self) -> Iterator[SyncPage[T]]:
@@ -144,7 +148,7 @@ def _items(
     yield from results
     del results
     while url:
-        page = client._run(follow.page_flow(client, url, item_type))
+        page = client._run(follow.page_flow(client._core, url, item_type))
         url = page.next
         results = page.results
         del page

@@ -82,7 +82,7 @@ def test_userinfo_trick_gets_no_token(
     host_port = f"{httpserver.host}:{httpserver.port}"
     url = f"http://{host_port}@127.0.0.1:{httpserver_ipv4.port}/v1/x"
     httpserver_ipv4.expect_request("/v1/x").respond_with_data("ok")
-    assert client._sender.auth_scope.allows(url) is False
+    assert client._core.sender.auth_scope.allows(url) is False
     client.get(url)
     assert "Authorization" not in last_request(httpserver_ipv4).headers
 
@@ -161,13 +161,13 @@ def test_custom_auth_hosts_replace_allowlist() -> None:
 
 def test_client_auth_hosts_option() -> None:
     with replicate.Replicate(auth_hosts=["*.example.com"]) as c:
-        scope = c._sender.auth_scope
+        scope = c._core.sender.auth_scope
         assert scope.allows("https://x.example.com/y")
         assert not scope.allows("https://stream.replicate.com/y")
         assert scope.allows("https://api.replicate.com/v1/y")
     with replicate.Replicate(auth_hosts=[]) as c:
-        assert not c._sender.auth_scope.allows("https://stream.replicate.com/y")
-        assert c._sender.auth_scope.allows("https://api.replicate.com/v1/y")
+        assert not c._core.sender.auth_scope.allows("https://stream.replicate.com/y")
+        assert c._core.sender.auth_scope.allows("https://api.replicate.com/v1/y")
     with pytest.raises(TypeError, match="auth_hosts"):
         replicate.Replicate(auth_hosts="*.example.com")
 

@@ -417,7 +417,7 @@ def test_reprs_never_show_the_token(
     with pytest.raises(replicate.AuthenticationError) as info:
         client.get("/secret", headers={"X-Api-Key": TOKEN})
     err = info.value
-    req = client._build("GET", "/x", headers={"Authorization": f"Bearer {TOKEN}"})
+    req = client._core.build("GET", "/x", headers={"Authorization": f"Bearer {TOKEN}"})
     headers = replicate.Headers({"Authorization": f"Bearer {TOKEN}", "X-Other": "visible"})
     monkeypatch.setenv("REPLICATE_API_TOKEN", TOKEN)
     env_client = replicate.Replicate()
@@ -425,9 +425,10 @@ def test_reprs_never_show_the_token(
         client,
         env_client,
         client.config,
-        client._sender.auth,
-        env_client._sender.auth,
-        client._token,
+        client._core.sender.auth,
+        env_client._core.sender.auth,
+        client._core,
+        client._core.token,
         req,
         req.headers,
         headers,

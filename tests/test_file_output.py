@@ -263,8 +263,14 @@ def test_decode_with_schema(
 def test_decode_output_function_directly(offline: replicate.Replicate) -> None:
     from replicate._outputs import decode_output
 
-    assert shape(decode_output(DELIVERY_URL, None, client=offline)) == ("file", DELIVERY_URL)
-    assert decode_output(DELIVERY_URL, None, client=offline, use_file_output=False) == DELIVERY_URL
+    assert shape(decode_output(DELIVERY_URL, None, core=offline._core, client=offline)) == (
+        "file",
+        DELIVERY_URL,
+    )
+    assert (
+        decode_output(DELIVERY_URL, None, core=offline._core, client=offline, use_file_output=False)
+        == DELIVERY_URL
+    )
 
 
 # --- plugins ------------------------------------------------------------------------------------
@@ -304,10 +310,10 @@ def test_plugin_registers_file_hosts() -> None:
         ]
         c._decode_output("https://files.example.com/again.png")
         assert calls == [1]  # collected once per client
-        assert "files.example.com" in c._file_hosts().patterns
-        assert "replicate.delivery" in c._file_hosts().patterns
+        assert "files.example.com" in c._core.file_hosts().patterns
+        assert "replicate.delivery" in c._core.file_hosts().patterns
         # Registering a file host does not put it in the auth scope.
-        assert not c._sender.auth_scope.allows("https://files.example.com/a.png")
+        assert not c._core.sender.auth_scope.allows("https://files.example.com/a.png")
     # Another client without the plugin does not know the host.
     with replicate.Replicate(bearer_token=TOKEN, base_url=API) as other:
         assert other._decode_output("https://files.example.com/a.png") == (

@@ -719,7 +719,7 @@ def test_encode_input_flow_can_be_driven_directly(
     files = FilesAPI()
     httpserver.expect_request("/v1/files", method="POST").respond_with_handler(files)
     original = {"a": [b"one", b"two"], "b": "text"}
-    flow = encode_input_flow(client, original)
+    flow = encode_input_flow(client._core, original)
     assert drive_sync(flow, client.transport) == {
         "a": [file_url(b"one"), file_url(b"two")],
         "b": "text",
@@ -730,7 +730,7 @@ def test_encode_input_flow_can_be_driven_directly(
 def test_encode_input_flow_yields_one_gather_for_all_uploads(client: replicate.Replicate) -> None:
     from replicate._drivers import Gather
 
-    flow = encode_input_flow(client, {"a": b"1", "b": [b"2", {"c": b"3"}]})
+    flow = encode_input_flow(client._core, {"a": b"1", "b": [b"2", {"c": b"3"}]})
     action = next(flow)
     assert type(action) is Gather and len(action.flows) == 3
     for f in action.flows:
@@ -741,7 +741,7 @@ def test_encode_input_flow_yields_one_gather_for_all_uploads(client: replicate.R
 def test_encode_input_flow_with_nothing_to_upload_yields_nothing(
     client: replicate.Replicate,
 ) -> None:
-    flow = encode_input_flow(client, {"a": 1}, file_encoding_strategy="base64")
+    flow = encode_input_flow(client._core, {"a": 1}, file_encoding_strategy="base64")
     with pytest.raises(StopIteration) as stop:
         next(flow)
     assert stop.value.value == {"a": 1}

@@ -560,7 +560,7 @@ def test_retry_policy_precedence(
 
 def test_builtin_retry_policy_when_no_plugin_answers(httpserver: HTTPServer) -> None:
     with new_client(httpserver, bearer_token=TOKEN, plugins=[RetryPlugin(None)]) as client:
-        assert type(client._sender.retry_policy) is replicate.DefaultRetryPolicy
+        assert type(client._core.sender.retry_policy) is replicate.DefaultRetryPolicy
 
 
 # --- transports -------------------------------------------------------------------------------
@@ -1016,7 +1016,7 @@ def test_builtins_are_ordinary_plugins(httpserver: HTTPServer) -> None:
     from replicate import builtin
 
     with new_client(httpserver, bearer_token=TOKEN) as client:
-        pm = client._plugins.pm
+        pm = client._core.plugins.pm
         assert pm.is_registered(builtin)
         hooks = {h.name for h in pm.get_hookcallers(builtin) or []}
     assert {

@@ -316,7 +316,7 @@ def test_retry_after_seconds_is_honoured_end_to_end(httpserver: HTTPServer) -> N
     httpserver.expect_request("/v1/thing").respond_with_json({})
     with make_client(httpserver.url_for("/v1"), plugins=[recorder]) as client:
         # Run the flow with a recording sleep so the test doesn't wait the full second.
-        flow = client._send_flow(client._build("GET", "/thing"))
+        flow = client._core.send_flow(client._core.build("GET", "/thing"))
         resp = replicate._drivers.drive_sync(flow, client.transport, sleep=sleeps.append)
     assert resp.status_code == 200
     assert sleeps == [1.0]

@@ -545,7 +545,7 @@ def test_the_deadline_raises_prediction_timeout_error(
     pred = Prediction.from_dict(body)
     got: list[str] = []
     start = time.monotonic()
-    flow = stream_events_flow(sclient, pred, deadline=Deadline(0.3))
+    flow = stream_events_flow(sclient._core, pred, deadline=Deadline(0.3))
     with pytest.raises(replicate.PredictionTimeoutError) as info:
         got.extend(str(e) for e in iter_sync(flow, sclient._transport))
     elapsed = time.monotonic() - start

@@ -2,7 +2,10 @@
 
 A resource method only says which request to build and which type the response decodes to.
 Building, sending (with retries) and decoding are the same flow for every method and every
-client; the client's ``_execute`` drives it (sync now; an async client drives the same flow).
+client. A resource is a facade-level object: it holds the client (the facade), makes its flows
+from the client's core (``client._core``) and hands them to the client's ``_execute`` (or
+``_run``/``_iter``) to drive: sync now; an async facade providing those methods drives the same
+flows.
 """
 
 from __future__ import annotations
@@ -133,7 +136,7 @@ class Resource:
         if extra_query:
             params = {**(params or {}), **extra_query}
         headers = merge_headers(headers, extra_headers)
-        return self._client._build(
+        return self._client._core.build(
             method,
             path,
             params=params,
@@ -147,7 +150,7 @@ class Resource:
         self, request: Request, options: Mapping[str, Any], *, stream: bool = False
     ) -> Generator[Action, Any, Response]:
         timeout = options.get("timeout", NOT_GIVEN)
-        return self._client._send_flow(
+        return self._client._core.send_flow(
             request, timeout=timeout, max_retries=options.get("max_retries"), stream=stream
         )
 
@@ -225,7 +228,7 @@ class Resource:
         if isinstance(body, dict) and "input" in body:
             body = dict(body)
             body["input"] = yield from encode_input_flow(
-                self._client, body["input"], file_encoding_strategy=file_encoding_strategy
+                self._client._core, body["input"], file_encoding_strategy=file_encoding_strategy
             )
         request = self._request(
             method,

@@ -150,7 +150,7 @@ class Predictions(Resource):
         """
         check_options("wait", options)
         path = f"/predictions/{path_param('prediction_id', prediction_id)}"
-        interval = self._client.poll_interval if poll_interval is None else poll_interval
+        interval = self._client._core.poll_interval if poll_interval is None else poll_interval
         return self._client._execute(poll_flow(self, path, Prediction, interval, options))  # type: ignore[no-any-return]
 
     def stream(
@@ -168,16 +168,16 @@ class Predictions(Resource):
         finishes, its output handed over as ``output`` events as it grows. ``options`` apply to
         every request. Stop early with ``.close()`` on the returned generator (or ``break``).
         """
-        from .._drivers import drive_sync, iter_sync
         from .._stream import stream_events_flow
 
         check_options("stream", options)
         client = self._client
         path = f"/predictions/{path_param('prediction_id', prediction_id)}"
         request = self._request("GET", path, options=options)
-        prediction = drive_sync(self._send(request, options), client._transport).parse(Prediction)
-        flow = stream_events_flow(client, prediction, timeout=options.get("timeout", NOT_GIVEN))
-        return iter_sync(flow, client._transport)
+        response: Response = client._run(self._send(request, options))
+        prediction = response.parse(Prediction)
+        timeout = options.get("timeout", NOT_GIVEN)
+        return client._iter(stream_events_flow(client._core, prediction, timeout=timeout))
 
 
 def poll_flow(

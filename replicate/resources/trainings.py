@@ -113,7 +113,7 @@ class Trainings(Resource):
         ``poll_interval`` defaults to ``REPLICATE_POLL_INTERVAL`` or 0.5 s. Not in v2."""
         check_options("wait", options)
         path = f"/trainings/{path_param('training_id', training_id)}"
-        interval = self._client.poll_interval if poll_interval is None else poll_interval
+        interval = self._client._core.poll_interval if poll_interval is None else poll_interval
         return self._client._execute(poll_flow(self, path, Training, interval, options))  # type: ignore[no-any-return]
 
 
