@@ -37,7 +37,7 @@ assert "token-command" in plugins, sorted(plugins)
 # accessor; this is what tests/test_plugins.py looks at too).
 client = replicate.Replicate(bearer_token="r8_x", base_url="http://127.0.0.1:9/v1")
 try:
-    manager = client._plugins
+    manager = client._core.plugins
     assert "token-command" in manager.installed_names, manager.installed_names
     assert manager.pm.get_plugin("token-command") is plugins["token-command"]
 finally:
