@@ -37,8 +37,12 @@ class AuthProvider(Protocol):
     iterator, a file that cannot seek) must be left unread. It may raise
     :class:`~replicate.MissingTokenError`. An optional ``refresh(request, response) -> bool`` is
     called once when the API answers 401; returning True sends the request again with new headers
-    (or, for a one-shot body, raises :class:`~replicate.BodyNotReplayableError` instead).
-    See ``replicate.hookspecs.replicate_auth_provider``.
+    (or, for a one-shot body, raises :class:`~replicate.BodyNotReplayableError` instead). What
+    either raises reaches the caller unchanged.
+
+    Both may be plain methods or ``async def``; the sync client takes plain ones only: a request
+    that would call an async one raises a TypeError instead (an async ``auth_headers``: before
+    anything is sent). See ``replicate.hookspecs.replicate_auth_provider``.
     """
 
     def auth_headers(self, request: Request) -> Mapping[str, str]: ...

@@ -24,6 +24,7 @@ from ._config import ClientConfig
 from ._core import ClientCore
 from ._drivers import Flow, drive_sync, iter_sync
 from ._http import Body, Response, SyncTransport, Timeout
+from ._options import RunOptions
 from ._plugins import TRANSPORT_ENV, Plugins
 from ._redact import Secret
 from ._response import APIResponse, Deferred, ResponseContextManager
@@ -46,9 +47,6 @@ if TYPE_CHECKING:
     from .types import Prediction, SearchResponse
 
 log = logging.getLogger("replicate")
-
-_NOT_GIVEN: Any = ...
-
 
 R = TypeVar("R")
 
@@ -105,7 +103,7 @@ class Replicate:
         *,
         bearer_token: str | None = None,
         base_url: str | None = None,
-        timeout: float | Timeout | None = _NOT_GIVEN,
+        timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
         max_retries: int = 2,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, object] | None = None,
@@ -245,7 +243,7 @@ class Replicate:
         *,
         bearer_token: str | None = None,
         base_url: str | None = None,
-        timeout: float | Timeout | None = _NOT_GIVEN,
+        timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
         max_retries: int | None = None,
         default_headers: Mapping[str, str] | None = None,
         set_default_headers: Mapping[str, str] | None = None,
@@ -264,7 +262,7 @@ class Replicate:
         changes: dict[str, Any] = {}
         if base_url is not None:
             changes["base_url"] = base_url
-        if timeout is not _NOT_GIVEN:
+        if not isinstance(timeout, NotGiven):
             changes["timeout"] = timeout
         if max_retries is not None:
             changes["max_retries"] = max_retries
@@ -310,7 +308,7 @@ class Replicate:
         json: Any = msgspec.UNSET,
         content: Body | str = None,
         headers: Mapping[str, str | None] | None = None,
-        timeout: float | Timeout | None = _NOT_GIVEN,
+        timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
         max_retries: int | None = None,
         stream: bool = False,
         idempotent: bool | None = None,
@@ -440,26 +438,31 @@ class Replicate:
         ones raise their subclasses. Inputs are checked against the version's schema when the
         reference names a version (fetched once per client).
         """
+        return self._run_with(
+            ref,
+            RunOptions(
+                input=input,
+                wait=wait,
+                timeout=timeout,
+                on_update=on_update,
+                use_file_output=use_file_output,
+                file_encoding_strategy=file_encoding_strategy,
+                prefer=prefer,
+                cancel_after=cancel_after,
+                webhook=webhook,
+                webhook_events_filter=webhook_events_filter,
+                stream=stream,
+            ),
+        )
+
+    def _run_with(self, ref: Any, options: RunOptions) -> Any:
+        """:meth:`run` (and the module-level ``replicate.run``) with its options built."""
         from ._run import prepare_run
 
-        flow, output_schema = prepare_run(
-            self._core,
-            ref,
-            input=input,
-            wait=wait,
-            timeout=timeout,
-            on_update=on_update,
-            file_encoding_strategy=file_encoding_strategy,
-            prefer=prefer,
-            cancel_after=cancel_after,
-            webhook=webhook,
-            webhook_events_filter=webhook_events_filter,
-            stream=stream,
-            drive=self._run,
-        )
+        flow, output_schema = prepare_run(self._core, ref, options, drive=self._run)
         prediction = self._run(flow)
         return self._decode_output(
-            prediction.output, output_schema, use_file_output=use_file_output
+            prediction.output, output_schema, use_file_output=options.use_file_output
         )
 
     def use(
@@ -504,19 +507,23 @@ class Replicate:
         before the error propagates. Stopping early (``break``, ``close()``) does not cancel
         it: call ``client.predictions.cancel(id)`` for that.
         """
+        return self._stream_with(
+            ref,
+            RunOptions(
+                input=input,
+                timeout=timeout,
+                cancel_after=cancel_after,
+                webhook=webhook,
+                webhook_events_filter=webhook_events_filter,
+                file_encoding_strategy=file_encoding_strategy,
+            ),
+        )
+
+    def _stream_with(self, ref: Any, options: RunOptions) -> Iterator[ServerSentEvent]:
+        """:meth:`stream` (and the module-level ``replicate.stream``) with its options built."""
         from ._run import prepare_stream
 
-        flow = prepare_stream(
-            self._core,
-            ref,
-            input=input,
-            timeout=timeout,
-            cancel_after=cancel_after,
-            webhook=webhook,
-            webhook_events_filter=webhook_events_filter,
-            file_encoding_strategy=file_encoding_strategy,
-        )
-        return self._iter(flow)
+        return self._iter(prepare_stream(self._core, ref, options))
 
     # --- resources (each module loads on first access) ----------------------------------------
 

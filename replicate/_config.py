@@ -11,6 +11,7 @@ from typing import Any
 from ._auth import DEFAULT_AUTH_HOSTS
 from ._http import Timeout
 from ._redact import is_sensitive_header
+from ._sentinels import NOT_GIVEN, NotGiven
 from ._version import __version__
 
 DEFAULT_BASE_URL = "https://api.replicate.com/v1"
@@ -57,7 +58,7 @@ class ClientConfig:
         self,
         *,
         base_url: str | None = None,
-        timeout: float | Timeout | Any | None = ...,
+        timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, object] | None = None,
@@ -123,7 +124,7 @@ def check_base_url(base_url: str | None) -> str:
 
 
 def check_timeout(timeout: Any) -> Timeout:
-    if timeout is ...:
+    if isinstance(timeout, NotGiven):
         return Timeout()
     if isinstance(timeout, Timeout):
         return timeout

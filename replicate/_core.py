@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -24,7 +23,7 @@ from ._build import build_request
 from ._config import ClientConfig, user_agent
 from ._http import Body, Headers, Request, Response, Timeout
 from ._send import Sender, send_flow
-from ._sentinels import NotGiven
+from ._sentinels import NOT_GIVEN, NotGiven
 from .exceptions import ReplicateError
 
 if TYPE_CHECKING:
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ClientCore"]
 
-_NOT_GIVEN: Any = ...
 AUTH_CHOICE_ENV = "REPLICATE_AUTH"
 POLL_INTERVAL_ENV = "REPLICATE_POLL_INTERVAL"
 DEFAULT_POLL_INTERVAL = 0.5
@@ -189,7 +187,7 @@ class ClientCore:
         self,
         request: Request,
         *,
-        timeout: float | Timeout | NotGiven | EllipsisType | None = _NOT_GIVEN,
+        timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
         max_retries: int | None = None,
         stream: bool = False,
         raise_for_status: bool = True,
@@ -200,7 +198,7 @@ class ClientCore:
         ``timeout``/``max_retries`` not given are the client's."""
         if self.closed:
             raise ReplicateError("this client is closed")
-        if timeout is _NOT_GIVEN or isinstance(timeout, NotGiven):
+        if isinstance(timeout, NotGiven):
             resolved_timeout = self.config.timeout
         elif isinstance(timeout, Timeout):
             resolved_timeout = timeout

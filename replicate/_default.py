@@ -70,7 +70,8 @@ def set_default_client(client: Replicate | None) -> None:
 
 
 # The module-level functions spell out the client methods' parameters (a test holds them equal)
-# so that help() and type checkers see them, without importing the client module until a call.
+# so that help() and type checkers see them, without importing the client module until a call;
+# like the methods, run() and stream() build the call's RunOptions and hand it to the client.
 
 
 def run(
@@ -90,19 +91,23 @@ def run(
 ) -> Any:
     """Run a model on the default client and return its finished output (see
     ``Replicate.run``)."""
-    return default_client().run(
+    from ._options import RunOptions
+
+    return default_client()._run_with(
         ref,
-        input=input,
-        wait=wait,
-        timeout=timeout,
-        on_update=on_update,
-        use_file_output=use_file_output,
-        file_encoding_strategy=file_encoding_strategy,
-        prefer=prefer,
-        cancel_after=cancel_after,
-        webhook=webhook,
-        webhook_events_filter=webhook_events_filter,
-        stream=stream,
+        RunOptions(
+            input=input,
+            wait=wait,
+            timeout=timeout,
+            on_update=on_update,
+            use_file_output=use_file_output,
+            file_encoding_strategy=file_encoding_strategy,
+            prefer=prefer,
+            cancel_after=cancel_after,
+            webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+            stream=stream,
+        ),
     )
 
 
@@ -118,14 +123,18 @@ def stream(
 ) -> Iterator[ServerSentEvent]:
     """Run a model on the default client and yield its Server-Sent Events (see
     ``Replicate.stream``)."""
-    return default_client().stream(
+    from ._options import RunOptions
+
+    return default_client()._stream_with(
         ref,
-        input=input,
-        timeout=timeout,
-        cancel_after=cancel_after,
-        webhook=webhook,
-        webhook_events_filter=webhook_events_filter,
-        file_encoding_strategy=file_encoding_strategy,
+        RunOptions(
+            input=input,
+            timeout=timeout,
+            cancel_after=cancel_after,
+            webhook=webhook,
+            webhook_events_filter=webhook_events_filter,
+            file_encoding_strategy=file_encoding_strategy,
+        ),
     )
 
 

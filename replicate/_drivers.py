@@ -2,13 +2,16 @@
 
 Every flow (sending with retries, paginating, waiting on a prediction, streaming) is a generator
 that yields actions and receives their results (see ``_send``). A driver carries the actions out:
-``drive_sync`` with a blocking transport and ``time.sleep``; an async driver does the same with
-``await``. So sync and async clients share one implementation of every flow.
+``drive_sync`` with a blocking transport and ``time.sleep``; an async driver would do the same
+with ``await``. A flow never calls user code that may be async (an auth provider) itself: it
+yields a :class:`Call`, which the driver makes (and an async driver would await). So sync and
+async clients can share one implementation of every flow.
 """
 
 from __future__ import annotations
 
 import _signal  # type: ignore[import-not-found]
+import inspect
 import signal
 import threading
 import time
@@ -40,6 +43,24 @@ class Send:
         self.timeout = timeout
         self.stream = stream
         self.shield = shield
+
+
+class Call:
+    """Call ``func(*args)``; the result is what it returns.
+
+    For user code that may be written either way (an auth provider's ``auth_headers`` and
+    ``refresh``): an async driver would await a result that is awaitable. ``drive_sync`` cannot:
+    given an awaitable it closes it unrun and raises a TypeError naming ``role`` (what ``func``
+    is, e.g. "the auth provider"): an async provider needs an async client. Whatever ``func``
+    raises is thrown into the flow at its ``yield``, as for any action.
+    """
+
+    __slots__ = ("args", "func", "role")
+
+    def __init__(self, func: Callable[..., Any], args: tuple[Any, ...], role: str) -> None:
+        self.func = func
+        self.args = args
+        self.role = role
 
 
 class Interrupted:
@@ -126,7 +147,7 @@ class EmitAll:
         self.values = values
 
 
-Action = Send | Sleep | ReadBody | NextChunk | CloseResponse | Gather | Emit | EmitAll
+Action = Send | Call | Sleep | ReadBody | NextChunk | CloseResponse | Gather | Emit | EmitAll
 Flow = Generator[Action, Any, T]
 
 #: Most uploads run at once in one Gather.
@@ -181,6 +202,10 @@ def _run_sync(
                             stream=action.stream,  # type: ignore[union-attr]
                         )
                         value._sent_at(started)
+                elif kind is Call:
+                    value = action.func(*action.args)  # type: ignore[union-attr]
+                    if type(value) not in _PLAIN and _isawaitable(value):
+                        _refuse_awaitable(action, value)  # type: ignore[arg-type]
                 elif kind is Sleep:
                     if action.seconds > 0:  # type: ignore[union-attr]
                         sleep(action.seconds)  # type: ignore[union-attr]
@@ -206,6 +231,26 @@ def _run_sync(
                 error = exc
     finally:
         flow.close()
+
+
+#: Results a Call's function commonly returns that are never awaitable: checked first, so the
+#: sync driver's test for an awaitable costs one lookup on the hot path (auth headers, a bool).
+_PLAIN = (dict, bool, type(None))
+_isawaitable = inspect.isawaitable
+
+
+def _refuse_awaitable(action: Call, value: Any) -> None:
+    """Raise the sync driver's error for a Call whose function is async (``value`` is closed)."""
+    close = getattr(value, "close", None)
+    if callable(close):
+        close()  # a coroutine never awaited: no "was never awaited" warning
+    func = action.func
+    name = getattr(func, "__qualname__", None) or type(func).__qualname__
+    raise TypeError(
+        f"{action.role} is async ({name} returned {type(value).__name__}), but this is a sync "
+        "client, which calls plain (non-async) functions only: use it with an async client, "
+        "or give this client a plain one"
+    )
 
 
 #: What times each exchange (``Response.elapsed``): one reading before ``send``, one as it returns.

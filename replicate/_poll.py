@@ -52,6 +52,9 @@ KNOWN_STATUSES = frozenset(
 )
 #: How long a status the SDK doesn't know is waited on before giving up.
 UNKNOWN_STATUS_LIMIT = 600.0
+#: How early the last poll before a deadline starts, beyond the time the previous poll took, so
+#: that a poll a little slower than the one before still ends in time (seconds).
+LAST_POLL_MARGIN = 0.1
 
 # --- terminal statuses --------------------------------------------------------------------------
 
@@ -106,7 +109,8 @@ def poll_flow(
     hand back actions to run (emitted output). The first fetch is immediate, then one every
     ``interval`` seconds. A status this SDK doesn't know is waited on for at most
     :data:`UNKNOWN_STATUS_LIMIT` seconds. Under a deadline no wait reaches past it: when the
-    next poll would, the last one is timed to end at the deadline, and if that one finds the
+    next poll would, the last one is timed to end just before the deadline (the previous poll's
+    time plus :data:`LAST_POLL_MARGIN` ahead of it), and if that one finds the
     object still running the deadline's PredictionTimeoutError is raised.
     """
     unknown_since: float | None = None
@@ -141,8 +145,8 @@ def poll_flow(
         if left is not None and left <= interval + took:
             if left <= took:
                 raise deadline.error(obj_id)
-            # The next poll would end past the deadline: make it the last, ending at it.
-            wait = left - took
+            # The next poll would end past the deadline: make it the last, ending just before.
+            wait = left - took - LAST_POLL_MARGIN
             last = True
         if wait > 0:
             yield Sleep(wait)

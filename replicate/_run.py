@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 from ._create import create_headers, prediction_body
@@ -38,6 +38,7 @@ from ._drivers import Emit, EmitAll, Interrupted
 from ._events import Event
 from ._http import Timeout
 from ._inputs import check_strategy, encode_input_flow
+from ._options import RunOptions
 from ._poll import KNOWN_STATUSES, finish, poll_flow, prediction_fetch
 from ._reference import Target, parse_reference
 from ._sentinels import NOT_GIVEN, NotGiven
@@ -191,6 +192,10 @@ def _intercept_emits(flow: Flow[Any], receive: Callable[[Sequence[Any]], None]) 
         flow.close()
 
 
+#: A create with every option at its default (``use()`` functions' ``with_options`` start here).
+DEFAULTS = RunOptions()
+
+
 # --- creating -----------------------------------------------------------------------------------
 
 
@@ -237,26 +242,25 @@ class CreateSpec:
 
 
 def prepare_create(
-    input: Mapping[str, Any],
-    *,
-    wait: bool | int = True,
-    prefer: str | NotGiven = NOT_GIVEN,
-    cancel_after: Any = NOT_GIVEN,
-    webhook: Any = NOT_GIVEN,
-    webhook_events_filter: Any = NOT_GIVEN,
-    stream: Any = NOT_GIVEN,
-    file_encoding_strategy: str | None = None,
+    input: Mapping[str, Any] | None, options: RunOptions = DEFAULTS, *, sync: bool = True
 ) -> CreateSpec:
     """Check a create's options (no I/O): a bad ``wait``, ``prefer``, ``cancel_after``, input or
-    ``file_encoding_strategy`` raises here, before any file is uploaded."""
+    ``file_encoding_strategy`` raises here, before any file is uploaded. ``input`` is the
+    create's (``options.input`` for a run, a ``use()`` call's keywords for a function);
+    ``sync=False`` creates without sync mode, whatever ``options.wait`` says (``stream()`` and
+    ``Function.create``)."""
     if not isinstance(input, Mapping):
         raise TypeError(
             f"input must be a mapping of input names to values, not {type(input).__name__}"
         )
-    check_strategy(file_encoding_strategy)
+    check_strategy(options.file_encoding_strategy)
     window: int | NotGiven | None = NOT_GIVEN
     parts: list[str] = []
+    prefer = options.prefer
     if isinstance(prefer, NotGiven):
+        wait = options.wait if sync else False
+        if isinstance(wait, NotGiven):
+            wait = True
         # ``create_headers`` rejects what is not True, False or a whole number 1..60 (2.5 too)
         create_headers(prefer=NOT_GIVEN, wait=wait, cancel_after=NOT_GIVEN)
         if wait is not False:
@@ -276,15 +280,15 @@ def prepare_create(
             if part.strip():
                 parts.append(part.strip())
     after = None
-    if not isinstance(cancel_after, NotGiven):
-        after = create_headers(prefer=NOT_GIVEN, wait=NOT_GIVEN, cancel_after=cancel_after)[
+    if not isinstance(options.cancel_after, NotGiven):
+        after = create_headers(prefer=NOT_GIVEN, wait=NOT_GIVEN, cancel_after=options.cancel_after)[
             "Cancel-After"
         ]
     extra = prediction_body(
         input={},
-        webhook=webhook,
-        webhook_events_filter=webhook_events_filter,
-        stream=stream,
+        webhook=options.webhook,
+        webhook_events_filter=options.webhook_events_filter,
+        stream=options.stream,
     )
     del extra["input"]
     return CreateSpec(
@@ -292,7 +296,7 @@ def prepare_create(
         prefer=parts,
         cancel_after=after,
         extra=extra,
-        file_encoding_strategy=file_encoding_strategy,
+        file_encoding_strategy=options.file_encoding_strategy,
     )
 
 
@@ -481,41 +485,21 @@ def run_flow(
 
 
 def prepare_run(
-    core: ClientCore,
-    ref: Any,
-    *,
-    input: Mapping[str, Any] | None,
-    wait: bool | int | NotGiven = NOT_GIVEN,
-    timeout: float | None = None,
-    on_update: Callable[[Prediction], Any] | None = None,
-    file_encoding_strategy: str | None = None,
-    prefer: str | NotGiven = NOT_GIVEN,
-    cancel_after: Any = NOT_GIVEN,
-    webhook: Any = NOT_GIVEN,
-    webhook_events_filter: Any = NOT_GIVEN,
-    stream: Any = NOT_GIVEN,
-    drive: Drive,
+    core: ClientCore, ref: Any, options: RunOptions, *, drive: Drive
 ) -> tuple[Flow[Prediction], Any]:
     """``Replicate.run`` up to the flow: everything that can be checked without the network is
     checked first; a version reference's schema (fetched once per client, through ``drive``,
     the facade's driver) checks the input. Returns the run's flow, for the facade to drive,
-    and the output schema (None if unknown) to decode its output by."""
+    and the output schema (None if unknown) to decode its output by (the facade decodes it,
+    as ``options.use_file_output`` says)."""
+    input = options.input
     if input is None:
         raise TypeError("run() needs input={...}")
-    if not isinstance(prefer, NotGiven) and not isinstance(wait, NotGiven):
+    if not isinstance(options.prefer, NotGiven) and not isinstance(options.wait, NotGiven):
         raise TypeError("cannot mix and match prefer and wait")
-    deadline = Deadline(timeout)
+    deadline = Deadline(options.timeout)
     target = parse_reference(ref)
-    spec = prepare_create(
-        input,
-        wait=True if isinstance(wait, NotGiven) else wait,
-        prefer=prefer,
-        cancel_after=cancel_after,
-        webhook=webhook,
-        webhook_events_filter=webhook_events_filter,
-        stream=stream,
-        file_encoding_strategy=file_encoding_strategy,
-    )
+    spec = prepare_create(input, options)
     output_schema = None
     if target.version is not None and (target.owner or target.schema is not None):
         from ._resolve import resolve
@@ -524,7 +508,7 @@ def prepare_run(
         resolved.check(input)
         target = resolved.target
         output_schema = resolved.output_schema
-    flow = run_flow(core, target, input, spec, deadline=deadline, on_update=on_update)
+    flow = run_flow(core, target, input, spec, deadline=deadline, on_update=options.on_update)
     return flow, output_schema
 
 
@@ -546,28 +530,12 @@ def stream_flow(
     )
 
 
-def prepare_stream(
-    core: ClientCore,
-    ref: Any,
-    *,
-    input: Mapping[str, Any],
-    timeout: float | None = None,
-    cancel_after: Any = NOT_GIVEN,
-    webhook: Any = NOT_GIVEN,
-    webhook_events_filter: Any = NOT_GIVEN,
-    file_encoding_strategy: str | None = None,
-) -> Flow[None]:
+def prepare_stream(core: ClientCore, ref: Any, options: RunOptions) -> Flow[None]:
     """``Replicate.stream`` up to the flow: the reference and options are checked now; the
-    returned flow (which the facade iterates with its driver) creates the prediction when it
-    starts, and emits its events."""
-    deadline = Deadline(timeout)
+    returned flow (which the facade iterates with its driver) creates the prediction (not in
+    sync mode) when it starts, and emits its events."""
+    deadline = Deadline(options.timeout)
     target = parse_reference(ref)
-    spec = prepare_create(
-        input,
-        wait=False,
-        cancel_after=cancel_after,
-        webhook=webhook,
-        webhook_events_filter=webhook_events_filter,
-        file_encoding_strategy=file_encoding_strategy,
-    )
+    spec = prepare_create(options.input, options, sync=False)
+    input = cast("Mapping[str, Any]", options.input)  # prepare_create raised if it is not
     return stream_flow(core, target, input, spec, deadline=deadline)

@@ -1,11 +1,16 @@
 """Sending one logical request: per-attempt preparation, auth, retries and redirects.
 
 ``send_flow`` is sans-I/O: it yields actions (``_drivers``) and receives their results, so the
-same code serves every transport, sync or async.
+same code serves every transport, sync or async. An auth provider's ``refresh``, and an
+``auth_headers`` written with ``async def``, are steps of the flow: yielded as
+:class:`~replicate._drivers.Call` actions for the driver to make (and an async driver to
+await). A plain ``auth_headers`` (decided once, in :class:`Sender`) is called inline: it runs
+on every attempt, and a Call there costs each request a measurable share of the SDK's own time.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -13,7 +18,7 @@ from urllib.parse import urljoin
 
 from ._auth import AuthScope, origin_of
 from ._decode import status_error
-from ._drivers import CloseResponse, Flow, Interrupted, ReadBody, Send, Sleep
+from ._drivers import Call, CloseResponse, Flow, Interrupted, ReadBody, Send, Sleep
 from ._events import Event
 from ._redact import redact_url
 from .exceptions import APIConnectionError, APIError, BodyNotReplayableError
@@ -41,7 +46,17 @@ class Sender:
     Shared (read-only) by a client and its ``with_options`` copies, and by every thread.
     """
 
-    __slots__ = ("auth", "auth_scope", "config", "observers", "preparers", "retry_policy")
+    __slots__ = (
+        "auth",
+        "auth_headers",
+        "auth_inline",
+        "auth_scope",
+        "config",
+        "observers",
+        "preparers",
+        "refresh",
+        "retry_policy",
+    )
 
     def __init__(
         self,
@@ -54,6 +69,12 @@ class Sender:
     ) -> None:
         self.config = config
         self.auth = auth
+        #: The provider's two methods, looked up once (``refresh`` is optional: None without).
+        self.auth_headers: Callable[..., Any] = auth.auth_headers
+        self.refresh: Callable[..., Any] | None = getattr(auth, "refresh", None)
+        #: Whether ``auth_headers`` is a plain function, which ``send_flow`` calls itself; one
+        #: written with ``async def`` is yielded to the driver as a Call.
+        self.auth_inline = not inspect.iscoroutinefunction(self.auth_headers)
         self.auth_scope = AuthScope(config.base_url, config.auth_hosts)
         self.retry_policy = retry_policy
         self.preparers = preparers
@@ -129,7 +150,10 @@ def send_flow(
             and sender.auth_scope.allows(prepared.url)
         ):
             wire = prepared.copy()
-            wire.headers.update(sender.auth.auth_headers(prepared))
+            if sender.auth_inline:
+                wire.headers.update(sender.auth_headers(prepared))
+            else:
+                wire.headers.update((yield Call(sender.auth_headers, (prepared,), _AUTH)))
         if replay.file is not None:  # a hook may have read the file: send it from its start
             replay.file.seek(replay.start)
         if debug:
@@ -182,8 +206,8 @@ def send_flow(
             continue
 
         if status == 401 and not refreshed and allow_auth:
-            refresh = getattr(sender.auth, "refresh", None)
-            if refresh is not None and refresh(wire, response):
+            refresh = sender.refresh
+            if refresh is not None and (yield Call(refresh, (wire, response), _AUTH)):
                 refreshed = True
                 if stream:
                     yield CloseResponse(response)
@@ -205,6 +229,10 @@ def send_flow(
         if stream:
             yield ReadBody(response)
         raise status_error(response)
+
+
+#: What the auth provider's Calls name, in the sync driver's error for an async provider.
+_AUTH = "the auth provider"
 
 
 def _retry_delay(

@@ -6,7 +6,8 @@ mode). ``client.use`` uses that client's settings and connection pool.
 
 Every keyword of a call is a model input, so the call's own settings live on the function:
 ``use(ref, timeout=30)``, or ``f.with_options(timeout=30, on_update=print, wait=10)`` for a
-configured copy.
+configured copy. They are kept as a :class:`~replicate._options.RunOptions`, the object that
+carries ``run()``'s options, and handed to ``_run.prepare_create`` the same way.
 
 A :class:`Function` and a :class:`Run` are facade-level objects, as resources are: they hold the
 client (the facade, or none for the default client), give its core (``client._core``) to the
@@ -18,8 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from ._deadline import NO_DEADLINE, Deadline
 from ._fallback import default_client
+from ._options import RunOptions
 from ._poll import finish
 from ._reference import parse_reference
 from ._resolve import Resolved, resolve
@@ -32,7 +36,7 @@ from ._run import (
     run_flow,
     wait_flow,
 )
-from ._sentinels import NOT_GIVEN, NotGiven
+from ._sentinels import NOT_GIVEN, NotGiven, given
 from .types import Prediction
 
 if TYPE_CHECKING:
@@ -61,7 +65,7 @@ class Run:
         client = self._function._client()
         core = client._core
         deadline = self._function._deadline(timeout)
-        watcher = Watcher(core, self._function._options["on_update"])
+        watcher = Watcher(core, self._function._options.on_update)
         flow = guarded(
             core,
             self.id,
@@ -119,7 +123,8 @@ class Function:
         self._bound = client
         self.streaming = streaming
         self.hint = hint
-        self._options: dict[str, Any] = {"timeout": timeout, "on_update": None, "wait": True}
+        #: the call settings: ``timeout``, ``on_update`` and ``wait`` (see :meth:`with_options`)
+        self._options = RunOptions(timeout=timeout)
         self._memo: tuple[Replicate, Resolved] | None = None
 
     def with_options(
@@ -138,18 +143,15 @@ class Function:
         - ``wait``: the sync-mode window, as in ``run()`` (True, 1..60 seconds, or False to
           create without holding the request and then wait).
         """
-        changes: dict[str, Any] = {
-            name: value
-            for name, value in (("timeout", timeout), ("on_update", on_update), ("wait", wait))
-            if not isinstance(value, NotGiven)
-        }
-        if "timeout" in changes:
-            Deadline(changes["timeout"])
-        if "wait" in changes:
-            prepare_create({}, wait=changes["wait"])
+        options = msgspec.structs.replace(
+            self._options,
+            **given(timeout=timeout, on_update=on_update, wait=wait),
+        )
+        Deadline(options.timeout)
+        prepare_create({}, options)
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
-        new._options = {**self._options, **changes}
+        new._options = options
         return new
 
     def _client(self) -> Replicate:
@@ -169,7 +171,7 @@ class Function:
         return resolved
 
     def _deadline(self, timeout: float | None) -> Deadline:
-        seconds = self._options["timeout"] if timeout is None else timeout
+        seconds = self._options.timeout if timeout is None else timeout
         return NO_DEADLINE if seconds is None else Deadline(seconds)
 
     def openapi_schema(self) -> dict[str, Any]:
@@ -193,7 +195,7 @@ class Function:
         client = self._client()
         deadline = self._deadline(None)
         options = self._options
-        spec = prepare_create(inputs, wait=options["wait"])
+        spec = prepare_create(inputs, options)
         resolved = self._resolved(client, deadline)
         resolved.check(inputs)
         prediction = client._run(
@@ -203,7 +205,7 @@ class Function:
                 inputs,
                 spec,
                 deadline=deadline,
-                on_update=options["on_update"],
+                on_update=options.on_update,
             )
         )
         return client._decode_output(prediction.output, resolved.output_schema)
@@ -214,7 +216,7 @@ class Function:
 
     def _create(self, inputs: dict[str, Any], deadline: Deadline) -> Run:
         client = self._client()
-        spec = prepare_create(inputs, wait=False)
+        spec = prepare_create(inputs, self._options, sync=False)
         resolved = self._resolved(client, deadline)
         resolved.check(inputs)
         prediction, _ = client._run(

@@ -33,9 +33,11 @@ then installed plugins (by entry-point name), then the client's own ``plugins=``
 so a client's own plugin has the last word.
 
 All hooks are synchronous (pluggy cannot await), and so are the objects they hand back, with
-one exception: a transport's ``send``, which an async driver awaits. An auth provider's
-``auth_headers`` is called on every attempt of every client, sync or async, so a provider
-whose token needs slow work (a vault, a command) does it once and caches the result.
+two exceptions: a transport's ``send``, which an async driver awaits, and an auth provider's
+``auth_headers``/``refresh``, which may be plain or ``async def`` (see
+:func:`replicate_auth_provider`). ``auth_headers`` is called on every attempt of every client,
+so a provider whose token needs slow work (a vault, a command) does it once and caches the
+result.
 
 **One-answer-by-value hooks** (encode input, decode output) stop at the first implementation
 that returns something other than None, in pluggy's order: the client's own plugins (last in
@@ -98,10 +100,19 @@ def replicate_auth_provider(config: ClientConfig) -> AuthProvider | None:
     401's body is unread when the request was streamed (``stream=True``): its ``content`` then
     raises :class:`~replicate.ResponseNotRead`; ``refresh`` leaves it unread.
 
+    Either method may be a plain function or an ``async def`` coroutine function (a token from a
+    vault, fetched over an async client). The sync client (``Replicate``) takes plain ones only:
+    a request that would call an async one raises a TypeError saying the provider is async, its
+    coroutine closed unawaited (an async ``auth_headers``: before anything is sent; an async
+    ``refresh``: at the 401, not resent). A plain ``auth_headers`` returns the mapping itself,
+    never an awaitable: whether it is async is decided once, when the client is built
+    (``inspect.iscoroutinefunction``).
+
     Whatever the provider returns is only ever added to requests whose URL is on the API's origin
     or the client's auth allowlist; the core enforces that, not the provider. ``auth_headers`` is
     called once per attempt and may raise :class:`~replicate.MissingTokenError` (or any
-    ReplicateError), which propagates to the caller unchanged.
+    exception), which propagates to the caller unchanged, the request unsent; so does an
+    exception raised by ``refresh``, the 401 then not resent.
 
     The body, for a provider that signs it: on every attempt, the first and each resend (a
     retry, a redirect, a refresh), ``auth_headers`` sees ``request.content`` at its start. Bytes

@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ._sentinels import NOT_GIVEN, NotGiven
 from .types import Page
 
 if TYPE_CHECKING:
     from ._client import Replicate
     from ._core import ClientCore
     from ._drivers import Flow
-    from ._http import Body
+    from ._http import Body, Timeout
 
 __all__ = ["Follow", "SyncCursorURLPage", "SyncCursorURLPageWithCreatedFilters", "SyncPage"]
 
@@ -43,7 +44,7 @@ class Follow:
         *,
         content: Body | str = None,
         headers: Mapping[str, str | None] | None = None,
-        timeout: Any = ...,
+        timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> None:
         self.method = method

@@ -395,7 +395,9 @@ def test_keyboard_interrupt_while_waiting_cancels_the_prediction(
             client.run("acme/hello", input={})
     finally:
         timer.cancel()
-    assert len(requests_to(httpserver, "POST", "/v1/predictions/p1/cancel")) == 1
+    # The cancel is sent; it is idempotent and retried once, so on a loaded machine a first
+    # cancel whose answer was lost (the interrupt cut the poll's connection) may be seen twice.
+    assert 1 <= len(requests_to(httpserver, "POST", "/v1/predictions/p1/cancel")) <= 2
 
 
 def test_keyboard_interrupt_during_a_sync_create_waits_for_the_id_then_cancels(

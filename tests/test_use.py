@@ -180,7 +180,7 @@ def test_with_options_on_update_and_wait(
     assert requests_to(httpserver, "POST", "/v1/predictions")[0].headers["Prefer"] == "wait=5"
     assert [u.status for u in updates] == ["processing", "succeeded"]
     # the original is unchanged, and the copy shares its resolved schema (one model GET)
-    assert painter._options["on_update"] is None
+    assert painter._options.on_update is None
     assert len(requests_to(httpserver, "GET", "/v1/models/acme/painter")) == 1
     with pytest.raises(ValueError, match="wait"):
         painter.with_options(wait=2.5)  # type: ignore[arg-type]
