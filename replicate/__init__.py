@@ -39,13 +39,22 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from . import resources, types, webhooks
+    from ._async_client import AsyncClient, AsyncReplicate
     from ._auth import AuthProvider, TokenAuth
     from ._client import Client, Replicate
     from ._compat import NoneType, file_from_path
     from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, ClientConfig
-    from ._default import default_client, run, stream, use
+    from ._default import (
+        async_run,
+        async_stream,
+        default_async_client,
+        default_client,
+        run,
+        stream,
+        use,
+    )
     from ._events import Event
-    from ._files import FileOutput, get_path_url
+    from ._files import AsyncFileOutput, FileOutput, get_path_url
     from ._http import (
         AsyncByteStream,
         AsyncTransport,
@@ -57,12 +66,12 @@ if TYPE_CHECKING:
         Timeout,
     )
     from ._reference import ModelVersionIdentifier
-    from ._response import APIResponse, BinaryAPIResponse
+    from ._response import APIResponse, AsyncAPIResponse, BinaryAPIResponse
     from ._retry import DefaultRetryPolicy, RetryPolicy
     from ._sentinels import NOT_GIVEN, NotGiven, Omit, not_given, omit
     from ._sse import EventType, ServerSentEvent
     from .hookspecs import hookimpl
-    from .pagination import SyncPage
+    from .pagination import AsyncPage, SyncPage
     from .resources.account import AccountResource
     from .resources.collections import Collections
     from .resources.deployments import Deployments
@@ -103,7 +112,12 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncAPIResponse",
     "AsyncByteStream",
+    "AsyncClient",
+    "AsyncFileOutput",
+    "AsyncPage",
+    "AsyncReplicate",
     "AsyncTransport",
     "AuthProvider",
     "AuthenticationError",
@@ -152,6 +166,9 @@ __all__ = [
     "WebhookVerificationError",
     "__title__",
     "__version__",
+    "async_run",
+    "async_stream",
+    "default_async_client",
     "default_client",
     "exceptions",
     "file_from_path",
@@ -171,6 +188,8 @@ __all__ = [
 _LAZY: dict[str, tuple[str, str | None]] = {
     "Replicate": ("._client", "Replicate"),
     "Client": ("._client", "Client"),
+    "AsyncReplicate": ("._async_client", "AsyncReplicate"),
+    "AsyncClient": ("._async_client", "AsyncClient"),
     "ClientConfig": ("._config", "ClientConfig"),
     "Timeout": ("._http", "Timeout"),
     "Request": ("._http", "Request"),
@@ -182,6 +201,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "AsyncByteStream": ("._http", "AsyncByteStream"),
     "Event": ("._events", "Event"),
     "FileOutput": ("._files", "FileOutput"),
+    "AsyncFileOutput": ("._files", "AsyncFileOutput"),
     "get_path_url": ("._files", "get_path_url"),
     "AuthProvider": ("._auth", "AuthProvider"),
     "TokenAuth": ("._auth", "TokenAuth"),
@@ -191,6 +211,9 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "EventType": ("._sse", "EventType"),
     "hookimpl": (".hookspecs", "hookimpl"),
     "default_client": ("._default", "default_client"),
+    "default_async_client": ("._default", "default_async_client"),
+    "async_run": ("._default", "async_run"),
+    "async_stream": ("._default", "async_stream"),
     "run": ("._default", "run"),
     "stream": ("._default", "stream"),
     "use": ("._default", "use"),
@@ -205,8 +228,10 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Omit": ("._sentinels", "Omit"),
     "omit": ("._sentinels", "omit"),
     "APIResponse": ("._response", "APIResponse"),
+    "AsyncAPIResponse": ("._response", "AsyncAPIResponse"),
     "BinaryAPIResponse": ("._response", "BinaryAPIResponse"),
     "SyncPage": (".pagination", "SyncPage"),
+    "AsyncPage": (".pagination", "AsyncPage"),
     "resources": (".resources", None),
     # v2's top-level names that live elsewhere here.
     "BaseModel": (".types", "ReplicateObject"),
@@ -253,9 +278,15 @@ def _default_client() -> Replicate:
     return default_client()
 
 
-# The lower layers (FileOutput, use(), webhooks.default) reach the default client through
+def _default_async_client() -> AsyncReplicate:
+    from ._default import default_async_client
+
+    return default_async_client()
+
+
+# The lower layers (FileOutput, use(), webhooks.default) reach the default clients through
 # ``_fallback``, so that none of them imports ``_default``; the face, above them all, provides it.
-_fallback.install(_default_client)
+_fallback.install(_default_client, _default_async_client)
 
 
 def __getattr__(name: str) -> object:

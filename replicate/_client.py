@@ -1,85 +1,29 @@
-"""The ``Replicate`` client: a facade over a :class:`~replicate._core.ClientCore`.
+"""``Replicate``: the sync client, a :class:`~replicate._facade.BaseClient` with the sync driver.
 
-The facade holds a core (configuration, plugins, sender, caches), a transport and its driver
-(:func:`~replicate._drivers.drive_sync` / :func:`~replicate._drivers.iter_sync`, in
-:meth:`Replicate._run` and :meth:`Replicate._iter`). Its public methods build a flow from the core
-and drive it; the resources, pages, ``use()`` functions and file outputs hold the facade the same
-way (``client._core`` for the flows, ``client._run``/``_iter``/``_execute`` to drive them), so a
-facade with another driver reuses them by providing those methods.
+Its driver methods run flows with :func:`~replicate._drivers.drive_sync` and
+:func:`~replicate._drivers.iter_sync` through a :class:`~replicate.SyncTransport`; everything
+else is the facade both clients share.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import ssl
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
 
-import msgspec
-
-from . import _logging, builtin
-from ._auth import AuthProvider
-from ._config import ClientConfig
-from ._core import ClientCore
-from ._drivers import Flow, drive_sync, iter_sync
-from ._http import Body, Response, SyncTransport, Timeout
-from ._options import RunOptions
-from ._plugins import TRANSPORT_ENV, Plugins
-from ._redact import Secret
-from ._response import APIResponse, Deferred, ResponseContextManager
-from ._retry import RetryPolicy
-from ._sentinels import NOT_GIVEN, NotGiven, given
-from .builtin import DEFAULT_TRANSPORT
+from ._drivers import drive_sync, iter_sync
+from ._facade import BaseClient
+from ._response import ResponseContextManager
 
 if TYPE_CHECKING:
-    from ._sse import ServerSentEvent
-    from ._use import Function
-    from .resources.account import AccountResource
-    from .resources.collections import Collections
-    from .resources.deployments import Deployments
-    from .resources.files import Files
-    from .resources.hardware import HardwareResource
-    from .resources.models import Models
-    from .resources.predictions import Predictions
-    from .resources.trainings import Trainings
-    from .resources.webhooks import Webhooks
-    from .types import Prediction, SearchResponse
+    from ._config import ClientConfig
+    from ._drivers import Flow
+    from ._http import SyncTransport
+    from ._plugins import TransportEntry
 
-log = logging.getLogger("replicate")
-
-R = TypeVar("R")
+__all__ = ["Client", "Replicate"]
 
 
-class _Resource(Generic[R]):
-    """A client attribute whose resource module loads on first access, then stays cached on
-    the instance (a non-data descriptor: the instance's own attribute wins afterwards)."""
-
-    def __init__(self, module: str, name: str) -> None:
-        self.module = module
-        self.name = name
-        self.attr = ""
-
-    def __set_name__(self, owner: type, attr: str) -> None:
-        self.attr = attr
-
-    @overload
-    def __get__(self, client: None, owner: type) -> _Resource[R]: ...
-
-    @overload
-    def __get__(self, client: Replicate, owner: type) -> R: ...
-
-    def __get__(self, client: Replicate | None, owner: type) -> R | _Resource[R]:
-        if client is None:
-            return self
-        from importlib import import_module
-
-        resource: R = getattr(import_module(self.module, __package__), self.name)(client)
-        client.__dict__[self.attr] = resource
-        return resource
-
-
-class Replicate:
+class Replicate(BaseClient):
     """A client for Replicate's HTTP API.
 
     ``bearer_token`` defaults to ``REPLICATE_API_TOKEN`` (or the current Cog prediction's token),
@@ -95,510 +39,59 @@ class Replicate:
     as a new client would (environment, Cog scope, auth plugins).
     """
 
-    _core: ClientCore
     _transport: SyncTransport
 
-    def __init__(
-        self,
-        *,
-        bearer_token: str | None = None,
-        base_url: str | None = None,
-        timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
-        max_retries: int = 2,
-        default_headers: Mapping[str, str] | None = None,
-        default_query: Mapping[str, object] | None = None,
-        transport: str | SyncTransport | None = None,
-        plugins: Iterable[object] = (),
-        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
-        auth: AuthProvider | None = None,
-        retry_policy: RetryPolicy | None = None,
-        auth_hosts: Iterable[str] | None = None,
-        proxy: str | None = None,
-    ) -> None:
-        if bearer_token is not None and not isinstance(bearer_token, str):
-            raise TypeError(f"bearer_token must be a string, not {type(bearer_token).__name__}")
-        if isinstance(plugins, (str, bytes)) or not isinstance(plugins, Iterable):
-            raise TypeError("plugins must be a list of plugin objects")
-        _logging.setup_from_env()
-        config = ClientConfig(
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            default_headers=default_headers,
-            default_query=default_query,
-            verify=verify,
-            proxy=proxy,
-            auth_hosts=auth_hosts,
-        )
-        self._setup(
-            config,
-            token=Secret(bearer_token) if bearer_token else None,
-            transport=transport,
-            plugins=list(plugins),
-            auth=auth,
-            retry_policy=retry_policy,
-        )
-
-    def _setup(
-        self,
-        config: ClientConfig,
-        *,
-        token: Secret | None,
-        transport: str | SyncTransport | None,
-        plugins: list[object],
-        auth: AuthProvider | None,
-        retry_policy: RetryPolicy | None,
-    ) -> None:
-        manager = Plugins(plugins, builtin=builtin)
-        chosen, name = self._choose_transport(manager, config, transport)
-        core = ClientCore.resolve(
-            config,
-            token=token,
-            client_plugins=plugins,
-            plugins=manager,
-            auth=auth,
-            retry_policy=retry_policy,
-        )
-        self._adopt(core, transport=(chosen, name, True))
-        if config.verify is False:
-            log.warning(
-                "TLS certificate verification is turned off for this replicate client "
-                "(verify=False): responses could come from anyone on the network path"
+    def _given_transport(self, transport: Any) -> SyncTransport:
+        if not callable(getattr(transport, "send", None)) or not callable(
+            getattr(transport, "close", None)
+        ):
+            raise TypeError(
+                "transport must be a registered transport name or an object with "
+                f"send(request, *, timeout, stream) and close(); got {type(transport).__name__}"
             )
+        return transport  # type: ignore[no-any-return]
 
-    def _adopt(self, core: ClientCore, *, transport: tuple[SyncTransport, str, bool]) -> None:
-        """Set every piece of a client's state: the one place both constructors go through."""
-        self._core = core
-        self._transport, self._transport_name, self._owns_transport = transport
-        self._raw = False
-        self._streamed = False
-
-    @staticmethod
-    def _choose_transport(
-        plugins: Plugins, config: ClientConfig, transport: str | SyncTransport | None
-    ) -> tuple[SyncTransport, str]:
-        registry = plugins.transports
-        if transport is not None and not isinstance(transport, str):
-            if not callable(getattr(transport, "send", None)) or not callable(
-                getattr(transport, "close", None)
-            ):
-                raise TypeError(
-                    "transport must be a registered transport name or an object with "
-                    f"send(request, *, timeout, stream) and close(); got {type(transport).__name__}"
-                )
-            return transport, getattr(transport, "name", type(transport).__name__)
-        name = transport or os.environ.get(TRANSPORT_ENV) or DEFAULT_TRANSPORT
-        entry = registry.get(name)
-        if entry is None:
-            source = "transport=" if transport else f"{TRANSPORT_ENV}="
-            raise ValueError(
-                f"{source}{name!r} is not an installed transport; installed: "
-                f"{', '.join(sorted(registry)) or 'none'}"
-            )
+    def _make_transport(self, entry: TransportEntry, config: ClientConfig) -> SyncTransport:
         if not entry.sync:
-            raise ValueError(f"transport {name!r} is async-only; use it with an async client")
-        return entry.factory(config), name
-
-    # --- configuration ------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        return self._core.config.base_url
-
-    @property
-    def timeout(self) -> Timeout:
-        return self._core.config.timeout
-
-    @property
-    def max_retries(self) -> int:
-        return self._core.config.max_retries
-
-    @property
-    def default_headers(self) -> Mapping[str, str]:
-        return self._core.default_headers.to_dict()
-
-    @property
-    def default_query(self) -> Mapping[str, object]:
-        return dict(self._core.config.default_query)
-
-    @property
-    def bearer_token(self) -> str | None:
-        """The token this client sends (explicit, else from the Cog scope or the environment)."""
-        core = self._core
-        if core.token is not None:
-            return core.token.reveal()
-        token = getattr(core.sender.auth, "token", None)
-        return token() if callable(token) else None
+            raise ValueError(f"transport {entry.name!r} is async-only; use it with an async client")
+        return entry.factory(config)  # type: ignore[no-any-return]
 
     @property
     def transport(self) -> SyncTransport:
         return self._transport
 
-    @property
-    def config(self) -> ClientConfig:
-        return self._core.config
-
-    def with_options(
-        self,
-        *,
-        bearer_token: str | None = None,
-        base_url: str | None = None,
-        timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
-        max_retries: int | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        set_default_headers: Mapping[str, str] | None = None,
-        default_query: Mapping[str, object] | None = None,
-        set_default_query: Mapping[str, object] | None = None,
-    ) -> Replicate:
-        """A copy with some settings changed, sharing this client's connection pool and plugins.
-
-        ``default_headers``/``default_query`` merge into the current ones; ``set_...`` replace
-        them. Closing the copy does not close the pool this client owns.
-        """
-        if default_headers is not None and set_default_headers is not None:
-            raise ValueError("pass default_headers= (merge) or set_default_headers= (replace)")
-        if default_query is not None and set_default_query is not None:
-            raise ValueError("pass default_query= (merge) or set_default_query= (replace)")
-        changes: dict[str, Any] = {}
-        if base_url is not None:
-            changes["base_url"] = base_url
-        if not isinstance(timeout, NotGiven):
-            changes["timeout"] = timeout
-        if max_retries is not None:
-            changes["max_retries"] = max_retries
-        config = self._core.config
-        if default_headers is not None:
-            changes["default_headers"] = {**config.default_headers, **default_headers}
-        if set_default_headers is not None:
-            changes["default_headers"] = set_default_headers
-        if default_query is not None:
-            changes["default_query"] = {**config.default_query, **default_query}
-        if set_default_query is not None:
-            changes["default_query"] = set_default_query
-        if bearer_token is not None and not isinstance(bearer_token, str):
-            raise TypeError(f"bearer_token must be a string, not {type(bearer_token).__name__}")
-        token = Secret(bearer_token) if bearer_token else self._core.token
-        new = object.__new__(type(self))
-        new._adopt(
-            self._core.replace(config.replace(**changes), token=token),
-            transport=(self._transport, self._transport_name, False),
-        )
-        return new
-
-    copy = with_options
-
     # --- the driver ---------------------------------------------------------------------------
 
-    def _run(self, flow: Flow[Any]) -> Any:
+    def _run(self, flow: Flow[Any], then: Callable[[Any], Any] | None = None) -> Any:
         """Drive a flow made from this client's core to its end, through its transport."""
-        return drive_sync(flow, self._transport)
+        result = drive_sync(flow, self._transport)
+        return result if then is None else then(result)
 
     def _iter(self, flow: Flow[Any]) -> Generator[Any, None, Any]:
         """Drive a flow lazily, yielding what it emits (streamed events)."""
         return iter_sync(flow, self._transport)
 
-    # --- raw HTTP -----------------------------------------------------------------------------
+    def _response_manager(self, open: Callable[[], Any]) -> ResponseContextManager[Any]:
+        return ResponseContextManager(open)
 
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, object] | None = None,
-        json: Any = msgspec.UNSET,
-        content: Body | str = None,
-        headers: Mapping[str, str | None] | None = None,
-        timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
-        max_retries: int | None = None,
-        stream: bool = False,
-        idempotent: bool | None = None,
-    ) -> Response:
-        """Send any HTTP method to a path under ``base_url`` (or an absolute URL).
+    def _paginate(self, first: Callable[[], Any]) -> Any:
+        return first()
 
-        ``json`` is encoded as JSON; ``content`` is sent as-is (bytes, str, a binary file or an
-        iterable of bytes). ``headers`` add to (or, with a None value, remove) the defaults.
-        POST and PATCH count as not idempotent for retries unless ``idempotent=True``. With
-        ``stream=True`` the body is not read yet: iterate ``response.iter_bytes()`` and close it.
-        Non-2xx statuses raise the typed errors in :mod:`replicate.exceptions`.
-        """
-        req = self._core.build(
-            method,
-            url,
-            params=params,
-            json=json,
-            content=content,
-            headers=headers,
-            idempotent=idempotent,
-        )
-        flow = self._core.send_flow(req, timeout=timeout, max_retries=max_retries, stream=stream)
-        return self._run(flow)  # type: ignore[no-any-return]
-
-    def get(self, url: str, **kwargs: Any) -> Response:
-        return self.request("GET", url, **kwargs)
-
-    def post(self, url: str, **kwargs: Any) -> Response:
-        return self.request("POST", url, **kwargs)
-
-    def put(self, url: str, **kwargs: Any) -> Response:
-        return self.request("PUT", url, **kwargs)
-
-    def patch(self, url: str, **kwargs: Any) -> Response:
-        return self.request("PATCH", url, **kwargs)
-
-    def delete(self, url: str, **kwargs: Any) -> Response:
-        return self.request("DELETE", url, **kwargs)
-
-    def query(self, url: str, **kwargs: Any) -> Response:
-        """The HTTP QUERY method (a safe, idempotent request with a body)."""
-        return self.request("QUERY", url, **kwargs)
-
-    def _execute(self, flow: Flow[tuple[Response, Any]]) -> Any:
-        """Drive a resource call's flow; hand back the value, or the raw response with it, or
-        (``with_streaming_response``) a context manager that drives the flow on entering."""
-        if self._streamed:
-            return ResponseContextManager(lambda: self._respond(flow))
-        return self._respond(flow)
-
-    def _respond(self, flow: Flow[tuple[Response, Any]]) -> Any:
-        response, value = self._run(flow)
-        if not self._raw or isinstance(value, APIResponse):  # a download already is one
-            return value
-        if isinstance(value, Deferred):  # streamed: decoded when asked
-            return APIResponse(response, deferred=value)
-        return APIResponse(response, value)
-
-    def _plain(self) -> Replicate:
-        """This client, or a copy of it that returns plain values if this one is raw or
-        streamed."""
-        return self.with_options() if self._raw else self
-
-    def _decode_output(
-        self, value: Any, schema: Any = None, *, use_file_output: bool = True
-    ) -> Any:
-        """A prediction's output decoded by the core's hooks, its files downloading through
-        this client; ``schema`` is the version's output schema, if known."""
-        return self._core.decode_output(value, schema, client=self, use_file_output=use_file_output)
-
-    @property
-    def poll_interval(self) -> float:
-        """Seconds between polls while waiting: ``REPLICATE_POLL_INTERVAL``, default 0.5."""
-        return self._core.poll_interval
-
-    @property
-    def with_raw_response(self) -> Any:
-        """This client, but resource methods return :class:`~replicate.APIResponse` (the HTTP
-        response, plus ``.parse()`` for the object): ``client.with_raw_response.predictions.get(
-        prediction_id=...)``. Typed ``Any``, like the resources' ``with_raw_response``: its
-        methods return responses, not what this client's methods are typed to return."""
-        raw = self.with_options()
-        raw._raw = True
-        return raw
-
-    @property
-    def with_streaming_response(self) -> Any:
-        """This client, but resource methods return a context manager whose ``__enter__``
-        sends the request and gives an :class:`~replicate.APIResponse` with the body not read
-        yet (read it with ``iter_bytes()``, ``iter_lines()``, ``read()``, ``parse()``...) and
-        whose ``__exit__`` closes the connection: ``with client.with_streaming_response.files
-        .download(...) as response:``. A list's response is its first page's
-        (``parse()`` gives the page, which iterates on across pages). Typed ``Any``, as
-        ``with_raw_response`` is."""
-        streamed = self.with_options()
-        streamed._raw = streamed._streamed = True
-        return streamed
-
-    # --- running models -----------------------------------------------------------------------
-
-    def run(
-        self,
-        ref: Any,
-        *,
-        input: Mapping[str, Any] | None = None,
-        wait: bool | int | NotGiven = NOT_GIVEN,
-        timeout: float | None = None,
-        on_update: Callable[[Prediction], Any] | None = None,
-        use_file_output: bool = True,
-        file_encoding_strategy: str | None = None,
-        prefer: str | NotGiven = NOT_GIVEN,
-        cancel_after: str | int | NotGiven = NOT_GIVEN,
-        webhook: str | NotGiven = NOT_GIVEN,
-        webhook_events_filter: list[str] | NotGiven = NOT_GIVEN,
-        stream: bool | NotGiven = NOT_GIVEN,
-    ) -> Any:
-        """Run a model and return its finished output.
-
-        ``ref`` is ``"owner/name"``, ``"owner/name:<version>"``, a 64-hex version id, or a
-        Model, Version or Deployment object. Sync mode (``Prefer: wait``) by default; ``wait=N``
-        holds the request up to N s; ``wait=False`` sends no ``Prefer`` header and polls (as in
-        v2) — to start without waiting use ``predictions.create`` or ``use(ref).create``.
-        ``timeout`` bounds the whole call: when it passes, or on Ctrl-C, the prediction is
-        canceled on the server and :class:`~replicate.PredictionTimeoutError` (or the interrupt)
-        is raised. ``cancel_after`` sets the server-side deadline. ``on_update(prediction)`` is
-        called with each new state. A failed prediction raises ModelError; canceled and aborted
-        ones raise their subclasses. Inputs are checked against the version's schema when the
-        reference names a version (fetched once per client).
-        """
-        return self._run_with(
-            ref,
-            RunOptions(
-                input=input,
-                wait=wait,
-                timeout=timeout,
-                on_update=on_update,
-                use_file_output=use_file_output,
-                file_encoding_strategy=file_encoding_strategy,
-                prefer=prefer,
-                cancel_after=cancel_after,
-                webhook=webhook,
-                webhook_events_filter=webhook_events_filter,
-                stream=stream,
-            ),
-        )
-
-    def _run_with(self, ref: Any, options: RunOptions) -> Any:
-        """:meth:`run` (and the module-level ``replicate.run``) with its options built."""
-        from ._run import prepare_run
-
-        flow, output_schema = prepare_run(self._core, ref, options, drive=self._run)
-        prediction = self._run(flow)
-        return self._decode_output(
-            prediction.output, output_schema, use_file_output=options.use_file_output
-        )
-
-    def use(
-        self,
-        ref: Any,
-        *,
-        hint: Any = None,
-        streaming: bool = False,
-        use_async: bool = False,
-        timeout: float | None = None,
-    ) -> Function:
-        """A model as a Python function bound to this client (its settings and pool).
-
-        ``timeout`` bounds each call as it does ``run``'s; ``.with_options(timeout=,
-        on_update=, wait=)`` gives a copy with other settings (every keyword of a call is a
-        model input).
-        """
-        from ._use import Function
-
-        if use_async:
-            raise NotImplementedError("use_async=True needs the async client, not yet available")
-        return Function(ref, client=self, streaming=streaming, hint=hint, timeout=timeout)
-
-    def stream(
-        self,
-        ref: Any,
-        *,
-        input: Mapping[str, Any],
-        timeout: float | None = None,
-        cancel_after: str | int | NotGiven = NOT_GIVEN,
-        webhook: str | NotGiven = NOT_GIVEN,
-        webhook_events_filter: list[str] | NotGiven = NOT_GIVEN,
-        file_encoding_strategy: str | None = None,
-    ) -> Iterator[ServerSentEvent]:
-        """Run a model and yield its Server-Sent Events (``output``, ``logs``...) as they come.
-
-        ``str(event)`` is the data of an ``output`` event and ``""`` for any other, so
-        ``print(str(event), end="")`` prints the output alone (``event.event`` and
-        ``event.data`` give logs and the rest). An ``error`` event raises ModelError. The reference
-        and options are checked now (a ValueError before any request); the prediction is
-        created when iteration starts. On ``timeout`` or Ctrl-C the prediction is canceled
-        before the error propagates. Stopping early (``break``, ``close()``) does not cancel
-        it: call ``client.predictions.cancel(id)`` for that.
-        """
-        return self._stream_with(
-            ref,
-            RunOptions(
-                input=input,
-                timeout=timeout,
-                cancel_after=cancel_after,
-                webhook=webhook,
-                webhook_events_filter=webhook_events_filter,
-                file_encoding_strategy=file_encoding_strategy,
-            ),
-        )
-
-    def _stream_with(self, ref: Any, options: RunOptions) -> Iterator[ServerSentEvent]:
-        """:meth:`stream` (and the module-level ``replicate.stream``) with its options built."""
-        from ._run import prepare_stream
-
-        return self._iter(prepare_stream(self._core, ref, options))
-
-    # --- resources (each module loads on first access) ----------------------------------------
-
-    predictions: _Resource[Predictions] = _Resource(".resources.predictions", "Predictions")
-    models: _Resource[Models] = _Resource(".resources.models", "Models")
-    deployments: _Resource[Deployments] = _Resource(".resources.deployments", "Deployments")
-    trainings: _Resource[Trainings] = _Resource(".resources.trainings", "Trainings")
-    files: _Resource[Files] = _Resource(".resources.files", "Files")
-    collections: _Resource[Collections] = _Resource(".resources.collections", "Collections")
-    hardware: _Resource[HardwareResource] = _Resource(".resources.hardware", "HardwareResource")
-    account: _Resource[AccountResource] = _Resource(".resources.account", "AccountResource")
-    webhooks: _Resource[Webhooks] = _Resource(".resources.webhooks", "Webhooks")
-
-    def search(
-        self, *, query: str, limit: int | NotGiven = NOT_GIVEN, **options: Any
-    ) -> SearchResponse:
-        """Search models, collections and docs (``GET /search``, a beta endpoint)."""
-        from .resources._base import Resource, check_options
-        from .types import SearchResponse
-
-        check_options("search", options)
-        if not isinstance(query, str) or not query:
-            raise ValueError("query must be a non-empty string")
-        return Resource(self)._call(  # type: ignore[no-any-return]
-            "GET",
-            "/search",
-            cast=SearchResponse,
-            options=options,
-            params=given(query=query, limit=limit),
-        )
+    def _streamed_events(self, events: Any) -> Any:
+        return events
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     def close(self) -> None:
         """Close the connection pool (unless it belongs to the client this one was copied from)."""
-        if self._core.closed:
-            return
-        self._core.closed = True
-        if self._owns_transport:
+        if self._closing():
             self._transport.close()
-
-    def is_closed(self) -> bool:
-        return self._core.closed
 
     def __enter__(self) -> Replicate:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        return (
-            f"<replicate.Replicate base_url={self._core.config.base_url!r} "
-            f"transport={self._transport_name!r}>"
-        )
-
-    def __getstate__(self) -> dict[str, Any]:
-        core = self._core
-        return {
-            "config": core.config,
-            "transport": self._transport_name
-            if self._transport_name in core.plugins.transports
-            else None,
-            "plugins": core.client_plugins,
-        }
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self._setup(
-            state["config"],
-            token=None,
-            transport=state["transport"],
-            plugins=state["plugins"],
-            auth=None,
-            retry_policy=None,
-        )
 
 
 Client = Replicate

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ._sentinels import NOT_GIVEN, NotGiven
 
 if TYPE_CHECKING:
+    from ._async_client import AsyncReplicate, AsyncStream
     from ._client import Replicate
     from ._sse import ServerSentEvent
     from ._use import Function
@@ -27,8 +28,9 @@ SETTINGS = (
     "default_query",
 )
 
-_client: Replicate | None = None
-_built_from: tuple[Any, ...] | None = None  # the settings _client was built with
+#: The default clients, sync and async (keyed by ``is_async``), each with the settings it was
+#: built with.
+_clients: dict[bool, tuple[Any, tuple[Any, ...]]] = {}
 _lock = threading.Lock()
 _UNSET = object()
 
@@ -41,32 +43,46 @@ def _settings() -> tuple[Any, ...]:
     return tuple(dict(v) if isinstance(v, Mapping) else v for v in values)
 
 
-def default_client() -> Replicate:
-    """The shared default client, configured from the module-level settings and the
-    environment; thread-safe. A change of a module-level setting gives a new client."""
-    global _client, _built_from
-    client = _client
+def _default(is_async: bool) -> Any:
     settings = _settings()
-    if client is None or settings != _built_from:
+    entry = _clients.get(is_async)
+    if entry is None or entry[1] != settings:
         with _lock:
-            client = _client
-            if client is None or settings != _built_from:
-                from ._client import Replicate
+            entry = _clients.get(is_async)
+            if entry is None or entry[1] != settings:
+                cls: Any
+                if is_async:
+                    from ._async_client import AsyncReplicate as cls
+                else:
+                    from ._client import Replicate as cls
 
                 pairs = zip(SETTINGS, settings, strict=True)
                 given = {name: value for name, value in pairs if value is not _UNSET}
-                client = _client = Replicate(**given)
-                _built_from = settings
-    return client
+                entry = _clients[is_async] = (cls(**given), settings)
+    return entry[0]
 
 
-def set_default_client(client: Replicate | None) -> None:
-    """Replace the default client (None: build a new one on next use). It stays the default
-    until a module-level setting changes."""
-    global _client, _built_from
+def default_client() -> Replicate:
+    """The shared default client, configured from the module-level settings and the
+    environment; thread-safe. A change of a module-level setting gives a new client."""
+    return _default(False)  # type: ignore[no-any-return]
+
+
+def default_async_client() -> AsyncReplicate:
+    """The shared default async client (``replicate.async_run``, ``use(..., use_async=True)``),
+    configured as :func:`default_client` is. Its thread transport is not bound to an event
+    loop, so it serves every loop."""
+    return _default(True)  # type: ignore[no-any-return]
+
+
+def set_default_client(client: Replicate | AsyncReplicate | None) -> None:
+    """Replace the default client of the client's kind, sync or async (None: build both anew
+    on next use). It stays the default until a module-level setting changes."""
     with _lock:
-        _client = client
-        _built_from = _settings()
+        if client is None:
+            _clients.clear()
+        else:
+            _clients[client._is_async] = (client, _settings())
 
 
 # The module-level functions spell out the client methods' parameters (a test holds them equal)
@@ -148,9 +164,23 @@ def use(
 ) -> Function:
     """A model as a Python function; the default client is built when it is first called, so
     ``use()`` at module level costs nothing at import. ``timeout`` bounds each call as in
-    ``run()``; ``.with_options(timeout=, on_update=, wait=)`` makes a configured copy."""
-    from ._use import Function
+    ``run()``; ``.with_options(timeout=, on_update=, wait=)`` makes a configured copy. With
+    ``use_async=True`` it is an async function (``await f(...)``) on the default async client."""
+    from ._use import make_function
 
-    if use_async:
-        raise NotImplementedError("use_async=True needs the async client, not yet available")
-    return Function(ref, client=None, streaming=streaming, hint=hint, timeout=timeout)
+    return make_function(
+        ref, client=None, use_async=use_async, streaming=streaming, hint=hint, timeout=timeout
+    )
+
+
+async def async_run(ref: Any, *, input: Mapping[str, Any] | None = None, **options: Any) -> Any:
+    """v1's ``replicate.async_run``: ``await client.run(...)`` on the default async client
+    (``options`` are ``run()``'s keywords)."""
+    return await default_async_client().run(ref, input=input, **options)
+
+
+def async_stream(ref: Any, *, input: Mapping[str, Any], **options: Any) -> AsyncStream:
+    """v1's ``replicate.async_stream``: the default async client's ``stream()`` (``options``
+    are its keywords). ``async for event in await replicate.async_stream(...)``, as in v1, and
+    ``async for event in replicate.async_stream(...)`` both work."""
+    return default_async_client().stream(ref, input=input, **options)

@@ -3,9 +3,10 @@
 Every flow (sending with retries, paginating, waiting on a prediction, streaming) is a generator
 that yields actions and receives their results (see ``_send``). A driver carries the actions out:
 ``drive_sync`` with a blocking transport and ``time.sleep``; an async driver would do the same
-with ``await``. A flow never calls user code that may be async (an auth provider) itself: it
-yields a :class:`Call`, which the driver makes (and an async driver would await). So sync and
-async clients can share one implementation of every flow.
+with ``await`` (``_adrivers.drive_async``). A flow never calls user code that may be async
+(an auth provider, an ``on_update`` callback) itself: it yields a :class:`Call`, which the driver
+makes (and the async driver awaits). So sync and async clients share one implementation of
+every flow.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import inspect
 import signal
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from ._http import Request, Response, SyncTransport, Timeout
 
 T = TypeVar("T")
@@ -147,8 +150,70 @@ class EmitAll:
         self.values = values
 
 
-Action = Send | Call | Sleep | ReadBody | NextChunk | CloseResponse | Gather | Emit | EmitAll
+class Join:
+    """Wait for ``future`` (a :class:`concurrent.futures.Future` another flow settles, in any
+    thread or task) for at most ``timeout`` seconds (None: no bound); the result is whether it
+    is done. The flow reads the future's result itself."""
+
+    __slots__ = ("future", "timeout")
+
+    def __init__(self, future: Future[Any], timeout: float | None) -> None:
+        self.future = future
+        self.timeout = timeout
+
+
+Action = Send | Call | Sleep | ReadBody | NextChunk | CloseResponse | Gather | Emit | EmitAll | Join
 Flow = Generator[Action, Any, T]
+
+
+class Stepper:
+    """Steps a flow, one action at a time, for code that carries the actions out in its own
+    way (the async driver, :func:`map_emits`): :meth:`next` sends the last action's ``value``,
+    or throws its ``error``, and gives the next action, or None once the flow has returned
+    (its value then in ``result``)."""
+
+    __slots__ = ("error", "flow", "result", "value")
+
+    def __init__(self, flow: Flow[Any]) -> None:
+        self.flow = flow
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.result: Any = None
+
+    def next(self) -> Action | None:
+        error, self.error = self.error, None
+        value, self.value = self.value, None
+        try:
+            return self.flow.send(value) if error is None else self.flow.throw(error)
+        except StopIteration as stop:
+            self.result = stop.value
+            return None
+
+
+def map_emits(flow: Flow[T], receive: Callable[[Sequence[Any]], Flow[Sequence[Any]]]) -> Flow[T]:
+    """``flow`` with each batch of values it emits handed to ``receive``, a flow that returns
+    the values to emit in their place (none, to keep them from the consumer). What ``receive``
+    raises ends this flow: it is not the inner flow's to handle."""
+    step = Stepper(flow)
+    try:
+        while (action := step.next()) is not None:
+            kind = type(action)
+            if kind is EmitAll or kind is Emit:
+                values = action.values if kind is EmitAll else (action.value,)  # type: ignore[union-attr]
+                out = yield from receive(values)
+                if out:
+                    yield EmitAll(list(out))
+                continue
+            try:
+                step.value = yield action
+            except GeneratorExit:
+                raise
+            except BaseException as exc:
+                step.error = exc
+        return step.result  # type: ignore[no-any-return]
+    finally:
+        flow.close()
+
 
 #: Most uploads run at once in one Gather.
 MAX_CONCURRENCY = 8
@@ -198,7 +263,7 @@ def _run_sync(
                     else:
                         value = transport.send(
                             action.request,  # type: ignore[union-attr]
-                            timeout=action.timeout,  # type: ignore[union-attr]
+                            timeout=action.timeout,  # type: ignore[union-attr,arg-type]
                             stream=action.stream,  # type: ignore[union-attr]
                         )
                         value._sent_at(started)
@@ -223,6 +288,11 @@ def _run_sync(
                     action.response.close()  # type: ignore[union-attr]
                 elif kind is Gather:
                     value = _gather_sync(action.flows, transport, sleep)  # type: ignore[union-attr]
+                elif kind is Join:
+                    from concurrent.futures import wait
+
+                    join: Join = action  # type: ignore[assignment]
+                    value = bool(wait((join.future,), join.timeout).done)
                 else:
                     raise TypeError(f"unknown action {action!r}")
             except GeneratorExit:

@@ -14,19 +14,21 @@ import base64
 import binascii
 import os
 import pathlib
-from collections.abc import Generator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
-from ._fallback import default_client
-from ._save import write_atomically
+from ._drivers import CloseResponse, Emit, NextChunk, ReadBody
+from ._fallback import default_async_client, default_client
+from ._save import awrite_atomically, write_atomically
 from .exceptions import APIConnectionError, ReplicateError
 
 if TYPE_CHECKING:
-    from ._client import Replicate
+    from ._drivers import Flow
+    from ._facade import BaseClient
     from ._http import Response
 
-__all__ = ["FileOutput", "get_path_url"]
+__all__ = ["AsyncFileOutput", "FileOutput", "get_path_url"]
 
 #: Image types notebook front ends render; others get no preview.
 _PREVIEW_TYPES = frozenset(
@@ -47,7 +49,7 @@ class FileOutput:
 
     __slots__ = ("_client", "_content_type", "_preview", "url")
 
-    def __init__(self, url: str, *, client: Replicate | None = None) -> None:
+    def __init__(self, url: str, *, client: BaseClient | None = None) -> None:
         if not isinstance(url, str):
             raise TypeError(f"url must be a string, not {type(url).__name__}")
         self.url = url
@@ -64,28 +66,72 @@ class FileOutput:
 
     def read(self) -> bytes:
         """The whole file as bytes (``data:`` URLs decode without any network call)."""
+        if self._is_data():  # no client needed
+            return self._local(self._data()[1])  # type: ignore[no-any-return]
+        return self._client_or_default()._run(self._read_flow())  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[bytes]:
+        """The file in byte chunks as they arrive, without holding it all in memory."""
+        return self._chunks()  # type: ignore[no-any-return]
+
+    def _chunks(self) -> Any:
+        if self._is_data():  # no client needed
+            return self._local_chunks(self._data()[1])
+        return self._client_or_default()._iter(self._chunks_flow())
+
+    @staticmethod
+    def _local(data: bytes) -> Any:
+        return data
+
+    @staticmethod
+    def _local_chunks(data: bytes) -> Any:
+        return iter((data,))
+
+    def _read_flow(self) -> Flow[bytes]:
+        """Download the whole body (its length checked against what the server announced)."""
         if self._is_data():
             return self._data()[1]
-        with self._open() as response:
-            body = response.read()
-            _check_length(response, len(body), self.url)
+        response = yield from self._open_flow()
+        body: bytes = yield ReadBody(response)
+        _check_length(response, len(body), self.url)
         return body
 
-    def __iter__(self) -> Generator[bytes, None, None]:
-        """The file in byte chunks as they arrive, without holding it all in memory."""
+    def _chunks_flow(self) -> Flow[None]:
+        """Emit the body's chunks as they arrive; a short body raises at the end."""
         if self._is_data():
-            yield self._data()[1]
+            yield Emit(self._data()[1])
             return
-        response = self._open()
+        response = yield from self._open_flow()
+        closing = False
         try:
             received = 0
-            for chunk in response.iter_bytes():
-                if chunk:
-                    received += len(chunk)
-                    yield chunk
+            while True:
+                chunk = yield NextChunk(response)
+                if not chunk:
+                    break
+                received += len(chunk)
+                yield Emit(chunk)
             _check_length(response, received, self.url)
+        except GeneratorExit:  # the consumer stopped: no more actions may be yielded
+            closing = True
+            response._release()
+            raise
         finally:
-            response.close()
+            if not closing:
+                yield CloseResponse(response)
+
+    def _open_flow(self, method: str = "GET", *, raise_for_status: bool = True) -> Flow[Response]:
+        """A streamed response for the URL, sent through the client's send flow."""
+        if urlsplit(self.url).scheme.lower() not in ("http", "https"):
+            raise ValueError(f"cannot download {_short(self.url)!r}: not an http(s) or data: URL")
+        core = self._client_or_default()._core
+        request = core.build(method, self.url, headers={"Accept": "*/*"}, add_default_query=False)
+        response = yield from core.send_flow(
+            request, stream=True, raise_for_status=raise_for_status
+        )
+        if response.status_code < 300:
+            self._content_type = response.headers.get("content-type") or None
+        return response
 
     def save(self, path: str | os.PathLike[str]) -> pathlib.Path:
         """Download to ``path`` (a file name, or a directory to keep the URL's file name in)
@@ -95,11 +141,14 @@ class FileOutput:
         it is complete: a failed or short download (fewer bytes than the server announced) raises
         :class:`~replicate.APIConnectionError` and leaves no file behind.
         """
-        target = pathlib.Path(path)
-        raw = os.fspath(path)
-        if target.is_dir() or raw.endswith(("/", os.sep)):
-            target = target / self.filename
+        target = self._target(path)
         write_atomically(target, iter(self))
+        return target
+
+    def _target(self, path: str | os.PathLike[str]) -> pathlib.Path:
+        target = pathlib.Path(path)
+        if target.is_dir() or os.fspath(path).endswith(("/", os.sep)):
+            target = target / self.filename
         return target
 
     @property
@@ -127,24 +176,21 @@ class FileOutput:
                 self._content_type = self._probe_content_type()
         return self._content_type
 
-    def _client_or_default(self) -> Replicate:
+    def _client_or_default(self) -> BaseClient:
         client = self._client
         if client is None:
-            client = self._client = default_client()
+            client = self._client = self._default_client()
         return client
 
+    @staticmethod
+    def _default_client() -> BaseClient:
+        return default_client()
+
     def _open(self, method: str = "GET", *, raise_for_status: bool = True) -> Response:
-        """A streamed response for the URL, sent through the client's send flow."""
-        if urlsplit(self.url).scheme.lower() not in ("http", "https"):
-            raise ValueError(f"cannot download {_short(self.url)!r}: not an http(s) or data: URL")
-        client = self._client_or_default()
-        core = client._core
-        request = core.build(method, self.url, headers={"Accept": "*/*"}, add_default_query=False)
-        flow = core.send_flow(request, stream=True, raise_for_status=raise_for_status)
-        response: Response = client._run(flow)
-        if response.status_code < 300:
-            self._content_type = response.headers.get("content-type") or None
-        return response
+        """A streamed response for the URL (sync clients: previews and type probes)."""
+        return self._client_or_default()._run(  # type: ignore[no-any-return]
+            self._open_flow(method, raise_for_status=raise_for_status)
+        )
 
     def _probe_content_type(self) -> str | None:
         with self._open("HEAD", raise_for_status=False) as response:
@@ -233,13 +279,74 @@ class FileOutput:
 
     def __reduce__(self) -> tuple[type[FileOutput], tuple[str]]:
         # The URL only: no client, so no token and no sockets travel with it.
-        return (FileOutput, (self.url,))
+        return (type(self), (self.url,))
 
     def __copy__(self) -> FileOutput:
-        return FileOutput(self.url, client=self._client)
+        return type(self)(self.url, client=self._client)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> FileOutput:
-        return FileOutput(self.url, client=self._client)
+        return type(self)(self.url, client=self._client)
+
+
+class AsyncFileOutput(FileOutput):
+    """A file output of a prediction run on an async client: ``await output.read()`` (or
+    ``aread()``), ``async for chunk in output`` and ``await output.save(path)`` download it
+    through that client, without blocking the event loop.
+
+    ``url``, ``filename`` and ``str()`` are as on :class:`FileOutput`. ``content_type`` asks
+    no server here (a property cannot await): it is known for ``data:`` URLs and once a
+    download has started, None before that. Notebook previews show ``data:`` images only. A
+    pickled one downloads through :func:`replicate.default_async_client` once unpickled.
+    """
+
+    __slots__ = ()
+
+    @staticmethod
+    def _default_client() -> BaseClient:
+        return default_async_client()
+
+    async def aread(self) -> bytes:
+        """The whole file as bytes."""
+        return await self.read()
+
+    async def aclose(self) -> None:
+        """Nothing to release: each download closes its connection when it ends (v2's name)."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        raise TypeError("an AsyncFileOutput is read with `async for chunk in output`")
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()  # type: ignore[no-any-return]
+
+    @staticmethod
+    async def _local(data: bytes) -> bytes:
+        return data
+
+    @staticmethod
+    async def _local_chunks(data: bytes) -> AsyncIterator[bytes]:
+        yield data
+
+    @property
+    def content_type(self) -> str | None:
+        if self._content_type is _UNKNOWN:
+            if not self._is_data():
+                return None
+            self._content_type = self._data()[0]
+        return self._content_type
+
+    def _image(self) -> tuple[str, bytes] | None:
+        return super()._image() if self._is_data() else None
+
+    async def save(self, path: str | os.PathLike[str]) -> pathlib.Path:  # type: ignore[override]
+        """Download to ``path`` as :meth:`FileOutput.save` does (atomically: a failed or short
+        download leaves no file behind), reading the body without blocking the event loop."""
+        target = self._target(path)
+        await awrite_atomically(target, self.__aiter__())
+        return target
+
+    if TYPE_CHECKING:
+
+        async def read(self) -> bytes: ...  # type: ignore[override]
 
 
 def get_path_url(obj: Any) -> str | None:

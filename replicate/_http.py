@@ -549,6 +549,15 @@ class Response:
             self._end_clock()
             await stream.aclose()
 
+    def _release(self) -> None:
+        """Close the stream now if that needs no ``await``: what a flow does when its consumer
+        stops iterating (it may yield no more actions). A stream that must be awaited shut
+        (an async one, or one an async driver started reading) is left to that driver, which
+        closes what the flow leaves open."""
+        stream = self._stream
+        if self._achunks is None and (stream is None or hasattr(stream, "iter_bytes")):
+            self.close()
+
     def __enter__(self) -> Response:
         return self
 

@@ -170,7 +170,7 @@ class _Decoder:
         self._hosts: FileHosts | None = None
 
     def file(self, url: str) -> FileOutput:
-        return FileOutput(url, client=self._client)
+        return self._client._file_output(url, client=self._client)
 
     # --- no schema: only data: URLs and known file hosts -----------------------------------
 

@@ -5,19 +5,21 @@ core's :class:`SchemaCache`), dereferences the schema once and picks out its inp
 schemas once (:class:`Resolved`). ``run`` (for a reference naming a version) and ``use`` both
 resolve through it, so a reference is fetched once whichever way it is run.
 
-The fetches are one flow (:func:`resolve_flow`, given the client core); :func:`resolve` runs it
-through the facade's driver (``drive``) under the cache's locks, so that concurrent first uses
-of a reference in threads fetch it once.
+The fetches are one flow (:func:`resolve_flow`, given the client core); :func:`resolve` is the
+flow that goes through the cache, so that concurrent first uses of a reference, in threads or in
+tasks, fetch it once.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ._deadline import NO_DEADLINE, Deadline
+from ._drivers import Join
 from ._reference import Target, parse_reference
 from .exceptions import APIConnectionError
 from .types import Deployment, Model, Version
@@ -26,10 +28,7 @@ if TYPE_CHECKING:
     from ._core import ClientCore
     from ._drivers import Flow
 
-__all__ = ["Drive", "Resolved", "SchemaCache", "resolve", "resolve_flow"]
-
-#: A facade's driver: runs a flow to its end and returns its result (``Replicate._run``).
-Drive = Callable[["Flow[Any]"], Any]
+__all__ = ["Resolved", "SchemaCache", "resolve", "resolve_flow"]
 
 
 class Resolved:
@@ -65,42 +64,37 @@ class Resolved:
 class SchemaCache:
     """Per-client cache of resolved references (one metadata request per version, then none).
 
-    Concurrent first uses of a reference wait for one fetch (a lock per key being resolved),
-    each for no longer than its own deadline allows.
+    Concurrent first uses of a reference, in threads or in tasks (of any event loop), share one
+    fetch: the first claims the key, the others wait on its :class:`~concurrent.futures.Future`
+    (a ``Join``), each for no longer than its own deadline allows. A fetch that fails settles
+    the future with None and the next waiter fetches in its turn.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[Any, Resolved] = {}
-        self._pending: dict[Any, threading.Lock] = {}
+        self._pending: dict[Any, Future[Resolved | None]] = {}
 
     def get(self, key: Any) -> Resolved | None:
         return self._entries.get(key)
 
-    def get_or_resolve(
-        self, key: Any, make: Callable[[], Resolved], deadline: Deadline = NO_DEADLINE
-    ) -> Resolved:
-        hit = self._entries.get(key)
-        if hit is not None:
-            return hit
+    def claim(self, key: Any) -> tuple[Future[Resolved | None], bool]:
+        """The future of the fetch of ``key`` under way, and whether the caller is to make it
+        (then it must :meth:`settle` it, whatever happens)."""
         with self._lock:
-            lock = self._pending.setdefault(key, threading.Lock())
-        try:
-            left = deadline.remaining()
-            if not lock.acquire(timeout=-1 if left is None else max(left, 0.0)):
-                # Another call's fetch of the same schema outlasted this call's deadline.
-                raise deadline.not_created("fetching the model's schema")
-            try:
-                hit = self._entries.get(key)
-                if hit is None:
-                    hit = self._entries[key] = make()
-                return hit
-            finally:
-                lock.release()
-        finally:
-            with self._lock:
-                if self._pending.get(key) is lock:
-                    del self._pending[key]
+            future = self._pending.get(key)
+            if future is not None:
+                return future, False
+            future = self._pending[key] = Future()
+            return future, True
+
+    def settle(self, key: Any, future: Future[Resolved | None], resolved: Resolved | None) -> None:
+        with self._lock:
+            if resolved is not None:
+                self._entries[key] = resolved
+            if self._pending.get(key) is future:
+                del self._pending[key]
+        future.set_result(resolved)
 
 
 def _key(ref: object) -> Any:
@@ -111,18 +105,30 @@ def _key(ref: object) -> Any:
     return parse_reference(ref).key()
 
 
-def resolve(
-    core: ClientCore, ref: object, deadline: Deadline = NO_DEADLINE, *, drive: Drive
-) -> Resolved:
+def resolve(core: ClientCore, ref: object, deadline: Deadline = NO_DEADLINE) -> Flow[Resolved]:
     """The target and schema of a reference, fetching model/version metadata once per client
-    (under a ``deadline``, each fetch ends by it: PredictionTimeoutError, nothing created).
-    ``drive`` (the facade's driver) runs :func:`resolve_flow` when the cache has no entry."""
+    (:func:`resolve_flow`); under a ``deadline`` each fetch, and each wait for another call's
+    fetch, ends by it (PredictionTimeoutError: nothing created)."""
     cache = core.schema_cache
     key = _key(ref)
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
-    return cache.get_or_resolve(key, lambda: drive(resolve_flow(core, ref, deadline)), deadline)
+    while True:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        future, mine = cache.claim(key)
+        if mine:
+            resolved: Resolved | None = None
+            try:
+                resolved = yield from resolve_flow(core, ref, deadline)
+            finally:
+                cache.settle(key, future, resolved)
+            return resolved
+        if not (yield Join(future, deadline.remaining())):
+            # Another call's fetch of the same schema outlasted this call's deadline.
+            raise deadline.not_created("fetching the model's schema")
+        hit = future.result()
+        if hit is not None:
+            return hit
 
 
 def _get_flow(core: ClientCore, path: str, cast: Any, deadline: Deadline) -> Flow[Any]:

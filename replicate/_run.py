@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 from ._create import create_headers, prediction_body
 from ._deadline import NO_DEADLINE, Deadline
-from ._drivers import Emit, EmitAll, Interrupted
+from ._drivers import Call, Interrupted, map_emits
 from ._events import Event
 from ._http import Timeout
 from ._inputs import check_strategy, encode_input_flow
@@ -55,7 +55,6 @@ from .types import Prediction, PredictionStatus, is_terminal
 if TYPE_CHECKING:
     from ._core import ClientCore
     from ._drivers import Flow
-    from ._resolve import Drive
     from ._sse import ServerSentEvent
 
 log = logging.getLogger("replicate")
@@ -107,12 +106,14 @@ class Watcher:
         """Whether anyone listens (else states between the first and the last are not built)."""
         return self.on_update is not None or bool(self.core.sender.observers)
 
-    def update(self, prediction: Prediction) -> None:
+    def update(self, prediction: Prediction) -> Flow[None]:
+        """Report a state unless it is the last one reported; ``on_update`` is a :class:`Call`
+        (a sync client calls it, an async one awaits it when it is ``async``)."""
         if self.last is not None and prediction == self.last:
             return
         self.last = prediction
         if self.on_update is not None:
-            self.on_update(prediction)
+            yield Call(self.on_update, (prediction,), "on_update")
         sender = self.core.sender
         if sender.observers:
             sender.observe(Event("prediction", data=prediction))
@@ -131,7 +132,8 @@ class _Fold:
         self.outputs: list[str] = []
         self.due = 0.0
 
-    def __call__(self, events: Sequence[ServerSentEvent]) -> None:
+    def __call__(self, events: Sequence[ServerSentEvent]) -> Flow[Sequence[Any]]:
+        """Take a batch of a stream's events (a ``map_emits`` receiver: none is passed on)."""
         for event in events:
             name = event.event
             if name == "output":
@@ -141,9 +143,10 @@ class _Fold:
         now = time.monotonic()
         if now >= self.due and (self.logs or self.outputs):
             self.due = now + UPDATE_INTERVAL
-            self.flush()
+            yield from self.flush()
+        return ()
 
-    def flush(self) -> None:
+    def flush(self) -> Flow[None]:
         import msgspec
 
         state = self.state
@@ -161,35 +164,7 @@ class _Fold:
         if state.status == PredictionStatus.STARTING:
             changes["status"] = PredictionStatus.PROCESSING
         self.state = msgspec.structs.replace(state, **changes)
-        self.watcher.update(self.state)
-
-
-def _intercept_emits(flow: Flow[Any], receive: Callable[[Sequence[Any]], None]) -> Flow[Any]:
-    """``flow`` with its emitted values handed to ``receive`` instead of the driver."""
-    value: Any = None
-    error: BaseException | None = None
-    try:
-        while True:
-            try:
-                action = flow.send(value) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                return stop.value
-            value = error = None
-            kind = type(action)
-            if kind is EmitAll:
-                receive(action.values)  # type: ignore[union-attr]
-                continue
-            if kind is Emit:
-                receive((action.value,))  # type: ignore[union-attr]
-                continue
-            try:
-                value = yield action
-            except GeneratorExit:
-                raise
-            except BaseException as exc:
-                error = exc
-    finally:
-        flow.close()
+        yield from self.watcher.update(self.state)
 
 
 #: A create with every option at its default (``use()`` functions' ``with_options`` start here).
@@ -399,7 +374,7 @@ def wait_flow(
     broken connection) falls back to polling. Stream events are folded into the states that
     ``watcher`` reports.
     """
-    watcher.update(prediction)
+    yield from watcher.update(prediction)
     if is_terminal(prediction.status):
         return prediction
     deadline.check(prediction.id)
@@ -410,23 +385,20 @@ def wait_flow(
         fold = _Fold(prediction, watcher) if watcher.wanted else None
         final: Prediction | None = None
         try:
-            final = yield from (flow if fold is None else _intercept_emits(flow, fold))
+            final = yield from (flow if fold is None else map_emits(flow, fold))
         except ModelError as exc:
             final = exc.prediction  # as the API reported it after the stream said it ended
         except APIError as exc:
             log.info("replicate: stream of prediction %s failed (%s); polling", prediction.id, exc)
         if final is not None and is_terminal(final.status):
-            watcher.update(final)
+            yield from watcher.update(final)
             return final
-
-    def report(current: Prediction) -> None:
-        watcher.update(current)
 
     _, final = yield from poll_flow(
         prediction_fetch(core, prediction.id, deadline),
         interval=core.poll_interval,
         deadline=deadline,
-        on_state=report,
+        on_state=watcher.update,
     )
     return final
 
@@ -472,7 +444,8 @@ def run_flow(
     prediction, complete = yield from create_flow(core, target, input, spec, deadline=deadline)
     watcher = Watcher(core, on_update)
     if complete:
-        watcher.update(prediction)  # it has finished: nothing to cancel if the callback raises
+        # it has finished: nothing to cancel if the callback raises
+        yield from watcher.update(prediction)
     else:
         prediction = yield from guarded(
             core,
@@ -484,14 +457,12 @@ def run_flow(
     return finish(prediction)
 
 
-def prepare_run(
-    core: ClientCore, ref: Any, options: RunOptions, *, drive: Drive
-) -> tuple[Flow[Prediction], Any]:
-    """``Replicate.run`` up to the flow: everything that can be checked without the network is
-    checked first; a version reference's schema (fetched once per client, through ``drive``,
-    the facade's driver) checks the input. Returns the run's flow, for the facade to drive,
-    and the output schema (None if unknown) to decode its output by (the facade decodes it,
-    as ``options.use_file_output`` says)."""
+def prepare_run(core: ClientCore, ref: Any, options: RunOptions) -> Flow[tuple[Prediction, Any]]:
+    """``Replicate.run`` as one flow: everything that can be checked without the network is
+    checked now (a TypeError or ValueError before any request); the flow resolves a version
+    reference's schema (fetched once per client) to check the input by, runs the prediction
+    and returns it with the output schema (None if unknown), for the facade to decode its
+    output by (as ``options.use_file_output`` says)."""
     input = options.input
     if input is None:
         raise TypeError("run() needs input={...}")
@@ -500,16 +471,30 @@ def prepare_run(
     deadline = Deadline(options.timeout)
     target = parse_reference(ref)
     spec = prepare_create(input, options)
+    return _run_call(core, ref, target, input, spec, deadline, options.on_update)
+
+
+def _run_call(
+    core: ClientCore,
+    ref: Any,
+    target: Target,
+    input: Mapping[str, Any],
+    spec: CreateSpec,
+    deadline: Deadline,
+    on_update: Callable[[Prediction], Any] | None,
+) -> Flow[tuple[Prediction, Any]]:
     output_schema = None
     if target.version is not None and (target.owner or target.schema is not None):
         from ._resolve import resolve
 
-        resolved = resolve(core, ref, deadline, drive=drive)
+        resolved = yield from resolve(core, ref, deadline)
         resolved.check(input)
         target = resolved.target
         output_schema = resolved.output_schema
-    flow = run_flow(core, target, input, spec, deadline=deadline, on_update=options.on_update)
-    return flow, output_schema
+    prediction = yield from run_flow(
+        core, target, input, spec, deadline=deadline, on_update=on_update
+    )
+    return prediction, output_schema
 
 
 def stream_flow(

@@ -255,7 +255,7 @@ def stream_events_flow(
         except GeneratorExit:
             # The consumer stopped iterating: no more actions may be yielded.
             closing = True
-            response.close()
+            response._release()
             raise
         finally:
             if not closing:

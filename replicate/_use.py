@@ -11,20 +11,23 @@ carries ``run()``'s options, and handed to ``_run.prepare_create`` the same way.
 
 A :class:`Function` and a :class:`Run` are facade-level objects, as resources are: they hold the
 client (the facade, or none for the default client), give its core (``client._core``) to the
-flows and drive them with the client's ``_run``/``_iter``.
+flows and drive them with the client's ``_run``/``_iter``. Each method is one flow handed to the
+client's driver, so the same code serves both clients: on an :class:`~replicate.AsyncReplicate`
+(or with ``use(ref, use_async=True)``) a call returns an awaitable (:class:`AsyncFunction`,
+:class:`AsyncRun`), and a streaming function's output is an async iterator.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from ._deadline import NO_DEADLINE, Deadline
-from ._fallback import default_client
+from ._fallback import default_async_client, default_client
 from ._options import RunOptions
-from ._poll import finish
+from ._poll import finish, prediction_fetch
 from ._reference import parse_reference
 from ._resolve import Resolved, resolve
 from ._run import (
@@ -40,7 +43,10 @@ from ._sentinels import NOT_GIVEN, NotGiven, given
 from .types import Prediction
 
 if TYPE_CHECKING:
-    from ._client import Replicate
+    from typing_extensions import Self
+
+    from ._drivers import Flow
+    from ._facade import BaseClient
 
 
 class Run:
@@ -58,46 +64,66 @@ class Run:
         """Wait until the prediction is terminal and return its final state, whatever the
         status (a failed or canceled prediction is returned, not raised).
 
-        ``timeout`` (default: the function's) bounds the wait: when it passes, or on Ctrl-C,
-        the prediction is canceled and :class:`~replicate.PredictionTimeoutError` (or the
-        interrupt) is raised. Errors talking to the API are raised too, after the cancel.
+        ``timeout`` (default: the function's) bounds the wait: when it passes, or on Ctrl-C
+        (or the task's cancellation), the prediction is canceled and
+        :class:`~replicate.PredictionTimeoutError` (or the interrupt) is raised. Errors talking
+        to the API are raised too, after the cancel.
         """
-        client = self._function._client()
-        core = client._core
-        deadline = self._function._deadline(timeout)
-        watcher = Watcher(core, self._function._options.on_update)
-        flow = guarded(
+        return self._function._client()._run(self._wait_flow(timeout))  # type: ignore[no-any-return]
+
+    def _wait_flow(self, timeout: float | None) -> Flow[Prediction]:
+        function = self._function
+        core = function._client()._core
+        deadline = function._deadline(timeout)
+        watcher = Watcher(core, function._options.on_update)
+        self.prediction = yield from guarded(
             core,
             self.id,
             wait_flow(core, self.prediction, deadline=deadline, watcher=watcher),
             deadline,
         )
-        self.prediction = client._run(flow)
         return self.prediction
 
     def output(self, *, timeout: float | None = None) -> Any:
         """The decoded output once finished (raising ModelError and friends), or, for a
         streaming function, an iterator of output items as they are produced. ``timeout`` as
         in :meth:`wait`."""
-        if self._function.streaming:
-            return self._function._stream_items(self.prediction, self._function._deadline(timeout))
-        prediction = finish(self.wait(timeout=timeout))
-        return self._function._decode(prediction.output)
+        function = self._function
+        client = function._client()
+        if function.streaming:
+            deadline = function._deadline(timeout)
+            return client._run(
+                function._resolved_flow(client, deadline),
+                lambda resolved: function._stream_items(client, self.prediction, deadline),
+            )
+        return client._run(self._output_flow(client, timeout), function._decode_with(client))
+
+    def _output_flow(self, client: BaseClient, timeout: float | None) -> Flow[tuple[Any, Any]]:
+        resolved = yield from self._function._resolved_flow(client)
+        prediction = finish((yield from self._wait_flow(timeout)))
+        return prediction.output, resolved.output_schema
 
     def logs(self) -> str | None:
         """The prediction's logs so far (fetched now)."""
-        client = self._function._client()
-        self.prediction = client.predictions.get(self.id)
-        return self.prediction.logs
+        return self._function._client()._run(self._fetch_flow(), _logs)  # type: ignore[no-any-return]
+
+    def _fetch_flow(self) -> Flow[Prediction]:
+        _, self.prediction = yield from prediction_fetch(self._function._client()._core, self.id)()
+        return self.prediction
 
     def cancel(self) -> Prediction:
         """Ask the server to cancel the prediction; returns its state as the API answers."""
-        client = self._function._client()
-        self.prediction = client.predictions.cancel(self.id)
+        return self._function._client()._run(self._cancel_flow())  # type: ignore[no-any-return]
+
+    def _cancel_flow(self) -> Flow[Prediction]:
+        core = self._function._client()._core
+        request = core.build("POST", f"/predictions/{_quote(self.id)}/cancel", idempotent=True)
+        response = yield from core.send_flow(request)
+        self.prediction = response.parse(Prediction)
         return self.prediction
 
     def __repr__(self) -> str:
-        return f"<Run {self.id} {self.prediction.status}>"
+        return f"<{type(self).__name__} {self.id} {self.prediction.status}>"
 
 
 class Function:
@@ -108,11 +134,13 @@ class Function:
     ``timeout=`` to ``use()``, or make a configured copy with :meth:`with_options`.
     """
 
+    _run_class: type[Run] = Run
+
     def __init__(
         self,
         ref: object,
         *,
-        client: Replicate | None = None,
+        client: BaseClient | None = None,
         streaming: bool = False,
         hint: Any = None,
         timeout: float | None = None,
@@ -125,7 +153,7 @@ class Function:
         self.hint = hint
         #: the call settings: ``timeout``, ``on_update`` and ``wait`` (see :meth:`with_options`)
         self._options = RunOptions(timeout=timeout)
-        self._memo: tuple[Replicate, Resolved] | None = None
+        self._memo: tuple[BaseClient, Resolved] | None = None
 
     def with_options(
         self,
@@ -133,13 +161,14 @@ class Function:
         timeout: float | NotGiven | None = NOT_GIVEN,
         on_update: Callable[[Prediction], Any] | NotGiven | None = NOT_GIVEN,
         wait: bool | int | NotGiven = NOT_GIVEN,
-    ) -> Function:
+    ) -> Self:
         """A copy of this function with other call settings (the schema cache is shared):
 
         - ``timeout``: seconds bounding each call, as in ``run(timeout=)`` (None: no bound);
           when it passes, or on Ctrl-C, the prediction is canceled and
           :class:`~replicate.PredictionTimeoutError` (or the interrupt) raised;
-        - ``on_update``: called with each new state of the prediction, as in ``run()``;
+        - ``on_update``: called with each new state of the prediction, as in ``run()`` (on an
+          async function it may be an ``async def``);
         - ``wait``: the sync-mode window, as in ``run()`` (True, 1..60 seconds, or False to
           create without holding the request and then wait).
         """
@@ -154,19 +183,18 @@ class Function:
         new._options = options
         return new
 
-    def _client(self) -> Replicate:
+    def _client(self) -> BaseClient:
         if self._bound is None:
             return default_client()
         return self._bound
 
-    def _resolved(
-        self, client: Replicate | None = None, deadline: Deadline = NO_DEADLINE
-    ) -> Resolved:
-        client = client or self._client()
+    def _resolved_flow(
+        self, client: BaseClient, deadline: Deadline = NO_DEADLINE
+    ) -> Flow[Resolved]:
         memo = self._memo
         if memo is not None and memo[0] is client:
             return memo[1]
-        resolved = resolve(client._core, self._ref, deadline, drive=client._run)
+        resolved = yield from resolve(client._core, self._ref, deadline)
         self._memo = (client, resolved)
         return resolved
 
@@ -176,73 +204,154 @@ class Function:
 
     def openapi_schema(self) -> dict[str, Any]:
         """The version's OpenAPI schema with every $ref resolved (fetched once per client)."""
-        schema = self._resolved().schema
-        if schema is None:
-            raise ValueError(f"no schema is available for {self._ref!r}")
-        return schema
-
-    def _decode(self, output: Any) -> Any:
         client = self._client()
-        return client._decode_output(output, self._resolved(client).output_schema)
+        return client._run(self._resolved_flow(client), self._schema_of)  # type: ignore[no-any-return]
+
+    def _schema_of(self, resolved: Resolved) -> dict[str, Any]:
+        if resolved.schema is None:
+            raise ValueError(f"no schema is available for {self._ref!r}")
+        return resolved.schema
+
+    @staticmethod
+    def _decode_with(client: BaseClient) -> Callable[[tuple[Any, Any]], Any]:
+        """Decodes an (output, output schema) pair as the client decodes outputs."""
+        return lambda pair: client._decode_output(pair[0], pair[1])
 
     def __call__(self, **inputs: Any) -> Any:
         """Run the model with these inputs and return its decoded output (for a streaming
         function, an iterator of output items as they are produced)."""
-        if self.streaming:
-            deadline = self._deadline(None)
-            run = self._create(inputs, deadline)
-            return self._stream_items(run.prediction, deadline)
         client = self._client()
         deadline = self._deadline(None)
-        options = self._options
-        spec = prepare_create(inputs, options)
-        resolved = self._resolved(client, deadline)
-        resolved.check(inputs)
-        prediction = client._run(
-            run_flow(
-                client._core,
-                resolved.target,
-                inputs,
-                spec,
-                deadline=deadline,
-                on_update=options.on_update,
+        if self.streaming:
+            return client._run(
+                self._create_flow(client, inputs, deadline),
+                lambda prediction: self._stream_items(client, prediction, deadline),
             )
+        spec = prepare_create(inputs, self._options)
+        return client._run(
+            self._call_flow(client, inputs, spec, deadline), self._decode_with(client)
         )
-        return client._decode_output(prediction.output, resolved.output_schema)
+
+    def _call_flow(
+        self, client: BaseClient, inputs: dict[str, Any], spec: Any, deadline: Deadline
+    ) -> Flow[tuple[Any, Any]]:
+        resolved = yield from self._resolved_flow(client, deadline)
+        resolved.check(inputs)
+        prediction = yield from run_flow(
+            client._core,
+            resolved.target,
+            inputs,
+            spec,
+            deadline=deadline,
+            on_update=self._options.on_update,
+        )
+        return prediction.output, resolved.output_schema
 
     def create(self, **inputs: Any) -> Run:
         """Start a prediction and return at once (no waiting, no output decoding yet)."""
-        return self._create(inputs, NO_DEADLINE)
-
-    def _create(self, inputs: dict[str, Any], deadline: Deadline) -> Run:
         client = self._client()
-        spec = prepare_create(inputs, self._options, sync=False)
-        resolved = self._resolved(client, deadline)
-        resolved.check(inputs)
-        prediction, _ = client._run(
-            create_flow(client._core, resolved.target, inputs, spec, deadline=deadline)
+        return client._run(  # type: ignore[no-any-return]
+            self._create_flow(client, inputs, NO_DEADLINE),
+            lambda prediction: self._run_class(self, prediction),
         )
-        return Run(self, prediction)
 
-    def _stream_items(self, prediction: Prediction, deadline: Deadline) -> Iterator[Any]:
-        """The output items as they arrive over SSE, each decoded by the output's item schema.
-        Stopping early (``break``) does not cancel the prediction; ``Run.cancel()`` does."""
+    def _create_flow(
+        self, client: BaseClient, inputs: dict[str, Any], deadline: Deadline
+    ) -> Flow[Prediction]:
+        spec = prepare_create(inputs, self._options, sync=False)
+        resolved = yield from self._resolved_flow(client, deadline)
+        resolved.check(inputs)
+        prediction, _ = yield from create_flow(
+            client._core, resolved.target, inputs, spec, deadline=deadline
+        )
+        return prediction
+
+    def _stream_items(self, client: BaseClient, prediction: Prediction, deadline: Deadline) -> Any:
+        """The output items as they arrive over SSE, each decoded by the output's item schema
+        (an iterator, or an async one on an async client). Stopping early (``break``) does not
+        cancel the prediction; ``Run.cancel()`` does."""
+        from ._drivers import map_emits
         from ._stream import stream_events_flow
 
-        client = self._client()
-        out = self._resolved(client).output_schema or {}
+        memo = self._memo
+        out = (memo[1].output_schema if memo is not None else None) or {}
         item_schema = out.get("items") if isinstance(out, dict) else None
         core = client._core
+        decode = client._decode_output
+
+        def items(events: Any) -> Flow[list[Any]]:
+            return [decode(e.data, item_schema) for e in events if e.event == "output"]
+            yield  # a flow that needs no action
+
         flow = guarded(
             core, prediction.id, stream_events_flow(core, prediction, deadline=deadline), deadline
         )
-        decode = client._decode_output
-        for event in client._iter(flow):
-            if event.event == "output":
-                yield decode(event.data, item_schema)
+        return client._iter(map_emits(flow, items))
 
     def __repr__(self) -> str:
         return f"<replicate.use({self._ref!r})>"
 
 
-__all__ = ["Function", "Run", "cancel_flow"]
+class AsyncRun(Run):
+    """A prediction started by :meth:`AsyncFunction.create`: ``await run.wait()``, ``await
+    run.output()`` (for a streaming function, an async iterator of output items), ``await
+    run.logs()``, ``await run.cancel()``."""
+
+    if TYPE_CHECKING:
+
+        async def wait(self, *, timeout: float | None = None) -> Prediction: ...  # type: ignore[override]
+        async def output(self, *, timeout: float | None = None) -> Any: ...
+        async def logs(self) -> str | None: ...  # type: ignore[override]
+        async def cancel(self) -> Prediction: ...  # type: ignore[override]
+
+
+class AsyncFunction(Function):
+    """A model as an async callable: ``await f(**inputs)`` returns its output (for a streaming
+    function, an async iterator of output items); ``await f.create(**inputs)`` starts it and
+    gives an :class:`AsyncRun`. Canceling the awaiting task cancels the prediction."""
+
+    _run_class = AsyncRun
+
+    def _client(self) -> BaseClient:
+        if self._bound is None:
+            return default_async_client()
+        return self._bound
+
+    if TYPE_CHECKING:
+
+        async def __call__(self, **inputs: Any) -> Any: ...
+        async def create(self, **inputs: Any) -> AsyncRun: ...  # type: ignore[override]
+        async def openapi_schema(self) -> dict[str, Any]: ...  # type: ignore[override]
+
+
+def make_function(
+    ref: object,
+    *,
+    client: BaseClient | None,
+    use_async: bool,
+    streaming: bool = False,
+    hint: Any = None,
+    timeout: float | None = None,
+) -> Function:
+    """``use()``'s function: async on an async client, or without one when ``use_async``."""
+    is_async = use_async if client is None else client._is_async
+    if client is not None and use_async and not is_async:
+        raise TypeError(
+            "use_async=True needs an async client: AsyncReplicate().use(...), or "
+            "replicate.use(..., use_async=True) for the default one"
+        )
+    cls = AsyncFunction if is_async else Function
+    return cls(ref, client=client, streaming=streaming, hint=hint, timeout=timeout)
+
+
+def _logs(prediction: Prediction) -> str | None:
+    return prediction.logs
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+__all__ = ["AsyncFunction", "AsyncRun", "Function", "Run", "cancel_flow", "make_function"]

@@ -5,25 +5,44 @@ page being read: the iterator keeps no reference to the page object it came from
 once its items are handed out, so walking 10,000 predictions keeps about one page (100 items)
 in memory, plus the next page's body while it is decoded.
 
-:meth:`Follow.page_flow` is the flow, given the client core; a :class:`SyncPage` holds the facade
-and drives it.
+:meth:`Follow.page_flow` fetches a page and ``_items_flow`` emits every item from a page on,
+given the client core; a :class:`SyncPage` or :class:`AsyncPage` holds the facade and drives
+them (``for``, or ``async for``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ._drivers import Emit, EmitAll, map_emits
 from ._sentinels import NOT_GIVEN, NotGiven
 from .types import Page
 
 if TYPE_CHECKING:
-    from ._client import Replicate
     from ._core import ClientCore
     from ._drivers import Flow
+    from ._facade import BaseClient
     from ._http import Body, Timeout
 
-__all__ = ["Follow", "SyncCursorURLPage", "SyncCursorURLPageWithCreatedFilters", "SyncPage"]
+__all__ = [
+    "AsyncCursorURLPage",
+    "AsyncCursorURLPageWithCreatedFilters",
+    "AsyncPage",
+    "AsyncPaginator",
+    "Follow",
+    "SyncCursorURLPage",
+    "SyncCursorURLPageWithCreatedFilters",
+    "SyncPage",
+]
 
 T = TypeVar("T")
 
@@ -70,15 +89,14 @@ class Follow:
         return page
 
 
-class SyncPage(Generic[T]):
-    """One page of a list, with v2's navigation methods; iterating it yields every item of
-    this page and all the pages after it."""
+class _Page(Generic[T]):
+    """One page of a list, with v2's navigation methods (what both colours share)."""
 
     __slots__ = ("_client", "_follow", "_item_type", "_page")
 
     def __init__(
         self,
-        client: Replicate,
+        client: BaseClient,
         page: Page[T],
         item_type: Any,
         follow: Follow | None = None,
@@ -103,55 +121,128 @@ class SyncPage(Generic[T]):
     def has_next_page(self) -> bool:
         return bool(self._page.next)
 
-    def get_next_page(self) -> SyncPage[T]:
+    def get_next_page(self) -> Any:
         if not self._page.next:
             raise RuntimeError("No next page expected; check has_next_page() first")
-        return self._fetch(self._page.next)
-
-    def _fetch(self, url: str) -> SyncPage[T]:
         client = self._client
-        page = client._run(self._follow.page_flow(client._core, url, self._item_type))
-        return SyncPage(client, page, self._item_type, self._follow)
+        return client._run(
+            self._follow.page_flow(client._core, self._page.next, self._item_type), self._wrap
+        )
 
-    def iter_pages(self) -> Iterator[SyncPage[T]]:
-        page: SyncPage[T] = self
+    def _wrap(self, page: Page[T]) -> Any:
+        return type(self)(self._client, page, self._item_type, self._follow)
+
+    def iter_pages(self) -> Any:
+        """This page and every page after it, fetched as the iteration reaches them."""
+        client = self._client
+        return client._iter(map_emits(self._pages_flow(), self._wrap_pages))
+
+    def _pages_flow(self) -> Flow[None]:
+        page: Page[Any] = self._page
+        follow, core, item_type = self._follow, self._client._core, self._item_type
         while True:
-            yield page
-            if not page.has_next_page():
+            yield Emit(page)
+            if not page.next:
                 return
-            page = page.get_next_page()
+            page = yield from follow.page_flow(core, page.next, item_type)
 
-    def __iter__(self) -> Iterator[T]:
-        return _items(
-            self._client, self._page.results, self._page.next, self._item_type, self._follow
+    def _wrap_pages(self, pages: Sequence[Page[T]]) -> Flow[list[Any]]:
+        return [self._wrap(page) for page in pages]
+        yield  # a flow that needs no action
+
+    def _items(self) -> Any:
+        return self._client._iter(
+            _items_flow(
+                self._client._core,
+                self._page.results,
+                self._page.next,
+                self._item_type,
+                self._follow,
+            )
         )
 
     def __repr__(self) -> str:
         more = ", more pages" if self.has_next_page() else ""
         kind = getattr(self._item_type, "__name__", "items")
-        return f"<SyncPage of {len(self._page.results)} {kind}{more}>"
+        return f"<{type(self).__name__} of {len(self._page.results)} {kind}{more}>"
+
+
+class SyncPage(_Page[T]):
+    """One page of a list, with v2's navigation methods; iterating it yields every item of
+    this page and all the pages after it."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        def get_next_page(self) -> SyncPage[T]: ...
+        def iter_pages(self) -> Iterator[SyncPage[T]]: ...
+
+    def __iter__(self) -> Iterator[T]:
+        return self._items()  # type: ignore[no-any-return]
+
+
+class AsyncPage(_Page[T]):
+    """A page of a list on an async client: ``async for item in page`` yields every item of
+    this page and the pages after it; ``await page.get_next_page()``; ``async for p in
+    page.iter_pages()``."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        async def get_next_page(self) -> AsyncPage[T]: ...
+        def iter_pages(self) -> AsyncIterator[AsyncPage[T]]: ...
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._items()  # type: ignore[no-any-return]
+
+
+class AsyncPaginator(Generic[T]):
+    """What a list call returns on an async client, as in v2: ``await`` it for the first page
+    (an :class:`AsyncPage`), or ``async for item in client.predictions.list()`` to iterate every
+    item across pages (the first page is fetched when the iteration starts)."""
+
+    __slots__ = ("_first",)
+
+    def __init__(self, first: Callable[[], Awaitable[AsyncPage[T]]]) -> None:
+        self._first = first
+
+    def __await__(self) -> Generator[Any, None, AsyncPage[T]]:
+        return self._first().__await__()
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        page = await self._first()
+        async for item in page:
+            yield item
+
+    def __repr__(self) -> str:
+        return "<AsyncPaginator: await it for the first page, or iterate with async for>"
 
 
 # v2's page classes: ``predictions.list`` returns a ``SyncCursorURLPageWithCreatedFilters`` there
-# and the other lists a ``SyncCursorURLPage``; every list here returns a SyncPage.
+# and the other lists a ``SyncCursorURLPage`` (``Async...`` on the async client); every list
+# here returns a SyncPage or an AsyncPage.
 SyncCursorURLPage = SyncPage
 SyncCursorURLPageWithCreatedFilters = SyncPage
+AsyncCursorURLPage = AsyncPage
+AsyncCursorURLPageWithCreatedFilters = AsyncPage
 
 
-def _items(
-    client: Replicate,
+def _items_flow(
+    core: ClientCore,
     results: list[Any],
     url: str | None,
     item_type: Any,
     follow: Follow,
-) -> Iterator[Any]:
-    # Deliberately not a method: the generator must not keep the first SyncPage alive.
-    yield from results
+) -> Flow[None]:
+    # Deliberately not a method: the flow must not keep the first page alive.
+    yield EmitAll(results)
     del results
     while url:
-        page = client._run(follow.page_flow(client._core, url, item_type))
+        page = yield from follow.page_flow(core, url, item_type)
         url = page.next
         results = page.results
         del page
-        yield from results
+        yield EmitAll(results)
         del results

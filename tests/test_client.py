@@ -299,7 +299,7 @@ def test_user_agent_names_sdk_version(httpserver: HTTPServer, client: replicate.
 
 
 def test_default_client_is_lazy_and_uses_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _default._client is None
+    assert not _default._clients
     monkeypatch.setenv("REPLICATE_API_TOKEN", ENV_TOKEN)
     c = replicate.default_client()
     assert isinstance(c, replicate.Replicate)

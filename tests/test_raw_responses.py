@@ -20,7 +20,7 @@ from werkzeug import Request as WRequest
 from werkzeug import Response as WResponse
 
 import replicate
-from replicate._client import _Resource
+from replicate._facade import _Resource
 from replicate._http import _rebuild_response
 from replicate._response import (
     APIResponse,
@@ -639,8 +639,8 @@ def walk(resource: Resource, path: str) -> Iterator[tuple[str, Resource]]:
 def all_resources(client: replicate.Replicate) -> list[tuple[str, Resource]]:
     """Every resource of the client (its lazily loaded attributes) and all their sub-resources."""
     found: list[tuple[str, Resource]] = []
-    for name, attr in vars(replicate.Replicate).items():
-        if isinstance(attr, _Resource):
+    for name in dir(replicate.Replicate):
+        if isinstance(getattr(replicate.Replicate, name), _Resource):
             found.extend(walk(getattr(client, name), name))
     return found
 

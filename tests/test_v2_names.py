@@ -288,14 +288,7 @@ V2_PARAMS = {
 }
 
 #: Names of the async client, which this SDK does not have yet.
-UNTIL_ASYNC = {
-    ("replicate", "AsyncAPIResponse"),
-    ("replicate", "AsyncClient"),
-    ("replicate", "AsyncFileOutput"),
-    ("replicate", "AsyncReplicate"),
-    ("replicate.pagination", "AsyncCursorURLPage"),
-    ("replicate.pagination", "AsyncCursorURLPageWithCreatedFilters"),
-}
+UNTIL_ASYNC: set[tuple[str, str]] = set()
 
 _HTTPX = "httpx is not a dependency: the transport is a plugin (transport=, verify=, proxy=)"
 
@@ -346,7 +339,9 @@ def test_every_v2_name_imports(
     client: replicate.Replicate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # replicate.predictions & co. are the default client's resources: use the loopback client.
-    monkeypatch.setattr(replicate._default, "_client", client)
+    monkeypatch.setitem(
+        replicate._default._clients, False, (client, replicate._default._settings())
+    )
     missing = set()
     for module, names in V2_NAMES.items():
         importlib.import_module(module)  # every v2 module imports, e.g. replicate.types.models

@@ -4,8 +4,8 @@ A resource method only says which request to build and which type the response d
 Building, sending (with retries) and decoding are the same flow for every method and every
 client. A resource is a facade-level object: it holds the client (the facade), makes its flows
 from the client's core (``client._core``) and hands them to the client's ``_execute`` (or
-``_run``/``_iter``) to drive: sync now; an async facade providing those methods drives the same
-flows.
+``_run``/``_iter``) to drive: ``Replicate`` returns the value, ``AsyncReplicate`` an awaitable
+of it, from the same resource code.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from .._response import Deferred, decode_as
 from .._sentinels import NOT_GIVEN, NotGiven, Omit
 
 if TYPE_CHECKING:
-    from .._client import Replicate
     from .._drivers import Action
+    from .._facade import BaseClient
     from .._http import Body, Request, Response, Timeout
 
 UNSET: Any = msgspec.UNSET
@@ -93,7 +93,7 @@ class Resource:
 
     __slots__ = ("_client",)
 
-    def __init__(self, client: Replicate) -> None:
+    def __init__(self, client: BaseClient) -> None:
         self._client = client
 
     @property
@@ -254,11 +254,13 @@ class Resource:
         content: Body | str = None,
         headers: Mapping[str, str | None] | None = None,
     ) -> Any:
-        """A paginated list: the first page, wrapped so that iterating follows ``next``."""
-        from ..pagination import Follow, SyncPage
+        """A paginated list: the first page, wrapped so that iterating follows ``next`` (on
+        an async client, an awaitable and async-iterable ``AsyncPaginator`` of it)."""
+        from ..pagination import AsyncPage, Follow, SyncPage
         from ..types import Page
 
         client = self._client._plain()
+        page_class = AsyncPage if client._is_async else SyncPage
         follow = Follow(
             method,
             content=content,
@@ -266,14 +268,16 @@ class Resource:
             timeout=options.get("timeout", NOT_GIVEN),
             max_retries=options.get("max_retries"),
         )
-        return self._call(
-            method,
-            path,
-            cast=Page[item_type],
-            options=options,
-            params=params,
-            content=content,
-            headers=headers,
-            idempotent=True,
-            wrap=lambda page: SyncPage(client, page, item_type, follow),
+        return self._client._paginate(
+            lambda: self._call(
+                method,
+                path,
+                cast=Page[item_type],
+                options=options,
+                params=params,
+                content=content,
+                headers=headers,
+                idempotent=True,
+                wrap=lambda page: page_class(client, page, item_type, follow),
+            )
         )

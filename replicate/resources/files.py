@@ -96,7 +96,7 @@ class Files(Resource):
         close the response (or use it as a context manager) if you don't read it all.
         """
         from .._http import Response
-        from .._response import BinaryAPIResponse
+        from .._response import AsyncBinaryAPIResponse, BinaryAPIResponse
 
         check_options("download", options)
         path = f"/files/{path_param('file_id', file_id)}/download"
@@ -108,7 +108,7 @@ class Files(Resource):
             params={"expiry": expiry, "owner": owner, "signature": signature},
             headers={"Accept": "application/octet-stream"},
             stream=True,
-            wrap=BinaryAPIResponse,
+            wrap=AsyncBinaryAPIResponse if self._client._is_async else BinaryAPIResponse,
         )
 
 

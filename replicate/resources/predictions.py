@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .._create import create_headers, prediction_body
 from .._sentinels import NOT_GIVEN, NotGiven, given
 from ..types import Page, Prediction
-from ._base import Resource, check_options, path_param
+from ._base import Resource, call_flow, check_options, path_param
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -162,9 +162,10 @@ class Predictions(Resource):
         iteration starts. Yields ``output``, ``logs`` and any other event as a
         :class:`~replicate.ServerSentEvent` (``str(event)``: an output event's data) until
         ``done``; an ``error`` event raises :class:`~replicate.ModelError`, a canceled prediction
-        :class:`~replicate.PredictionCanceledError`. A dropped connection is resumed with
-        ``Last-Event-ID`` (or, failing that, finished by polling) without repeating output.
-        A prediction without ``urls.stream`` (its model does not stream) is polled until it
+        :class:`~replicate.PredictionCanceledError`. On an async client, ``await`` the call
+        (which fetches the prediction), then ``async for`` the events. A dropped connection is
+        resumed with ``Last-Event-ID`` (or, failing that, finished by polling) without repeating
+        output. A prediction without ``urls.stream`` (its model does not stream) is polled until it
         finishes, its output handed over as ``output`` events as it grows. ``options`` apply to
         every request. Stop early with ``.close()`` on the returned generator (or ``break``).
         """
@@ -174,10 +175,12 @@ class Predictions(Resource):
         client = self._client
         path = f"/predictions/{path_param('prediction_id', prediction_id)}"
         request = self._request("GET", path, options=options)
-        response: Response = client._run(self._send(request, options))
-        prediction = response.parse(Prediction)
         timeout = options.get("timeout", NOT_GIVEN)
-        return client._iter(stream_events_flow(client._core, prediction, timeout=timeout))
+
+        def events(result: tuple[Response, Prediction]) -> Any:
+            return client._iter(stream_events_flow(client._core, result[1], timeout=timeout))
+
+        return client._run(call_flow(self._send(request, options), Prediction, None), events)  # type: ignore[no-any-return]
 
 
 def poll_flow(
