@@ -158,6 +158,19 @@ class AsyncReplicate(BaseClient):
         await self.close()
 
     if TYPE_CHECKING:
+        # The resources are the sync client's classes, whose methods are typed with what they
+        # return there; here each returns an awaitable of it (a list, an AsyncPaginator), so a
+        # type checker is told Any rather than a type an ``await`` would contradict.
+        predictions: Any
+        models: Any
+        deployments: Any
+        trainings: Any
+        files: Any
+        collections: Any
+        hardware: Any
+        account: Any
+        webhooks: Any
+
         # The shared methods as this client's callers see them: awaited.
 
         async def request(self, method: str, url: str, **kwargs: Any) -> Response: ...  # type: ignore[override]

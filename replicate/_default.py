@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._sentinels import NOT_GIVEN, NotGiven
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ._async_client import AsyncReplicate, AsyncStream
     from ._client import Replicate
     from ._sse import ServerSentEvent
-    from ._use import Function
+    from ._use import AsyncFunction, Function
     from .types import Prediction
 
 #: v2's module-level settings: ``replicate.bearer_token = "r8_..."`` (and the rest) configures
@@ -154,6 +154,24 @@ def stream(
     )
 
 
+@overload
+def use(
+    ref: Any,
+    *,
+    hint: Any = ...,
+    streaming: bool = ...,
+    use_async: Literal[False] = ...,
+    timeout: float | None = ...,
+) -> Function: ...
+@overload
+def use(
+    ref: Any,
+    *,
+    hint: Any = ...,
+    streaming: bool = ...,
+    use_async: Literal[True],
+    timeout: Any = ...,
+) -> AsyncFunction: ...
 def use(
     ref: Any,
     *,

@@ -190,14 +190,6 @@ class BaseClient:
             )
         return self._make_transport(entry, config), name
 
-    def _given_transport(self, transport: Any) -> Any:  # pragma: no cover - each client's own
-        raise NotImplementedError
-
-    def _make_transport(
-        self, entry: TransportEntry, config: ClientConfig
-    ) -> Any:  # pragma: no cover - each client's own
-        raise NotImplementedError
-
     # --- configuration ------------------------------------------------------------------------
 
     @property
@@ -282,29 +274,32 @@ class BaseClient:
 
     copy = with_options
 
-    # --- the driver (each client's own) -------------------------------------------------------
+    # --- what each client defines (its transport and its driver) -------------------------------
 
-    def _run(self, flow: Flow[Any], then: Callable[[Any], Any] | None = None) -> Any:
-        """Drive a flow made from this client's core to its end; its result (mapped by
-        ``then``), or on an async client an awaitable of it."""
-        raise NotImplementedError  # pragma: no cover
+    if TYPE_CHECKING:
 
-    def _iter(self, flow: Flow[Any]) -> Any:
-        """Drive a flow lazily, handing over what it emits: an iterator, or an async one."""
-        raise NotImplementedError  # pragma: no cover
+        def _given_transport(self, transport: Any) -> Any:
+            """The transport to use for an object passed as ``transport=`` (checked)."""
 
-    def _response_manager(self, open: Callable[[], Any]) -> Any:
-        """What a ``with_streaming_response`` call returns: a context manager (``with``, or
-        ``async with``) that calls ``open`` on entering."""
-        raise NotImplementedError  # pragma: no cover
+        def _make_transport(self, entry: TransportEntry, config: ClientConfig) -> Any:
+            """The transport to use for a registered one."""
 
-    def _paginate(self, first: Callable[[], Any]) -> Any:
-        """What a list call returns, given the call that fetches its first page."""
-        raise NotImplementedError  # pragma: no cover
+        def _run(self, flow: Flow[Any], then: Callable[[Any], Any] | None = None) -> Any:
+            """Drive a flow made from this client's core to its end; its result (mapped by
+            ``then``), or on an async client an awaitable of it."""
 
-    def _streamed_events(self, events: Any) -> Any:
-        """What ``stream()`` returns, given the driven events."""
-        raise NotImplementedError  # pragma: no cover
+        def _iter(self, flow: Flow[Any]) -> Any:
+            """Drive a flow lazily, handing over what it emits: an iterator, or an async one."""
+
+        def _response_manager(self, open: Callable[[], Any]) -> Any:
+            """What a ``with_streaming_response`` call returns: a context manager (``with``,
+            or ``async with``) that calls ``open`` on entering."""
+
+        def _paginate(self, first: Callable[[], Any]) -> Any:
+            """What a list call returns, given the call that fetches its first page."""
+
+        def _streamed_events(self, events: Any) -> Any:
+            """What ``stream()`` returns, given the driven events."""
 
     # --- raw HTTP -----------------------------------------------------------------------------
 

@@ -77,7 +77,10 @@ def replicate_register_transports(register: Callable[..., None]) -> None:
     Fires once per client, while it is built. Call
     ``register(name, factory, *, sync=True, async_=False)`` for each transport the plugin offers:
     ``factory(config: ClientConfig)`` returns an object implementing
-    :class:`replicate.SyncTransport` (or the async protocol). The return value is ignored.
+    :class:`replicate.SyncTransport` (``sync=True``) or :class:`replicate.AsyncTransport`
+    (``async_=True``; give one name per colour when a library offers both). The return value is
+    ignored. ``Replicate`` uses sync transports only (an async-only name is a ValueError);
+    ``AsyncReplicate`` awaits an async one, and drives a sync one from worker threads.
 
     The transport a client uses is chosen deliberately, never by load order: an explicit
     ``transport=`` (a registered name or a transport object) wins, then the ``REPLICATE_TRANSPORT``
@@ -201,7 +204,11 @@ def replicate_decode_output(value: Any, schema: Any, context: Any) -> Any:
     for streamed output (``use(ref, streaming=True)``, where ``schema`` is the item schema).
     ``schema`` is the version's output schema when known, else None. Return the decoded
     output, or None to pass; the built-in decoder is consulted last. If it raises, the error
-    propagates to the caller.
+    propagates to the caller. ``context`` is a ``replicate._outputs.OutputContext``: ``client``
+    (the ``Replicate`` or ``AsyncReplicate`` the files download through; an async one's
+    ``client._file_output`` is ``AsyncFileOutput``), ``core`` and ``use_file_output``. The hook
+    is called while no I/O may happen: a decoder that needs the network returns objects that
+    download when asked, as ``FileOutput`` does.
     """
 
 

@@ -21,7 +21,7 @@ def module_level() -> None:
     events: Iterator[ServerSentEvent] = replicate.stream("acme/model", input={})
     replicate.stream("acme/model", inputs={})  # type: ignore[call-arg]
     fn = replicate.use("acme/model", timeout=5)
-    replicate.use("acme/model", timout=5)  # type: ignore[call-arg]
+    replicate.use("acme/model", timout=5)  # type: ignore[call-overload]
     got: Prediction = replicate.predictions.get(prediction_id="p")
     replicate.predictions.get(prediction="p")  # type: ignore[call-arg]
     replicate.models.get(model_owner="acme", model_name="model")
@@ -45,3 +45,41 @@ def raw_and_streamed_responses(client: replicate.Replicate) -> None:
     with client.predictions.with_streaming_response.get(prediction_id="p") as response:
         del response
     del remaining, got
+
+
+async def on_the_async_client(client: replicate.AsyncReplicate) -> None:
+    response: replicate.Response = await client.get("/predictions")
+    output: Any = await client.run("acme/model", input={"prompt": "hi"})
+    async for event in client.stream("acme/model", input={}):
+        text: str = str(event)
+        del text
+    async for event in await client.stream("acme/model", input={}):
+        del event
+    fn = client.use("acme/model")
+    await fn(prompt="hi")
+    run = await fn.create(prompt="hi")
+    final: Prediction = await run.wait()
+    got = await client.predictions.get(prediction_id="p")
+    async for item in client.predictions.list():
+        del item
+    for chunk in output:  # outputs are Any: the model decides
+        del chunk
+    await client.close()
+    async with replicate.AsyncReplicate() as other:
+        del other
+    del response, final, got
+
+
+async def module_level_async() -> None:
+    out: Any = await replicate.async_run("acme/model", input={"prompt": "hi"})
+    async for event in await replicate.async_stream("acme/model", input={}):
+        del event
+    fn = replicate.use("acme/model", use_async=True)
+    del out, fn
+
+
+async def async_functions() -> None:
+    fn = replicate.use("acme/model", use_async=True)
+    await fn(prompt="hi")
+    run = await fn.create(prompt="hi")
+    await run.output()
