@@ -376,42 +376,46 @@ class Response:
     def read(self) -> bytes:
         """The whole body: a streamed one is read to its end on the first call (its connection
         then released), and kept. TypeError for an async stream: ``await aread()`` it."""
-        content = self._content
-        if content is not None:
-            return content
-        stream = self._stream
+        stream = self._unread("read", "iter_bytes")
         if stream is None:
-            self._content = b""
-            return b""
-        if not hasattr(stream, "iter_bytes"):
-            raise _wrong_colour("read", sync=False)
+            return self._content  # type: ignore[return-value]
         try:
-            self._content = content = b"".join(stream.iter_bytes())
+            self._content = b"".join(stream.iter_bytes())
         finally:
-            self._stream = None
-            self._end_clock()
+            self._detach()
             stream.close()
-        return content
+        return self._content
 
     async def aread(self) -> bytes:
         """The whole body: a streamed one is read to its end on the first call (its connection
         then released), and kept. TypeError for a sync stream: ``read()`` it."""
-        content = self._content
-        if content is not None:
-            return content
+        stream = self._unread("aread", "aiter_bytes")
+        if stream is None:
+            return self._content  # type: ignore[return-value]
+        try:
+            self._content = b"".join([chunk async for chunk in stream.aiter_bytes()])
+        finally:
+            self._detach()
+            await stream.aclose()
+        return self._content
+
+    def _unread(self, method: str, reader: str) -> Any:
+        """The stream ``method`` is to read with ``reader``; None when the body is in
+        ``_content`` already (b"" if there was none)."""
+        if self._content is not None:
+            return None
         stream = self._stream
         if stream is None:
             self._content = b""
-            return b""
-        if not hasattr(stream, "aiter_bytes"):
-            raise _wrong_colour("aread", sync=True)
-        try:
-            self._content = content = b"".join([chunk async for chunk in stream.aiter_bytes()])
-        finally:
-            self._stream = None
-            self._end_clock()
-            await stream.aclose()
-        return content
+            return None
+        if not hasattr(stream, reader):
+            raise _wrong_colour(method, sync=reader == "aiter_bytes")
+        return stream
+
+    def _detach(self) -> None:
+        """The stream is done with (read, or its reading failed): stop the clock."""
+        self._stream = None
+        self._end_clock()
 
     @property
     def is_stream_consumed(self) -> bool:
@@ -460,17 +464,25 @@ class Response:
         return self._iter_bytes(chunk_size)
 
     def _iter_bytes(self, chunk_size: int | None) -> Iterator[bytes]:
-        if self._stream is None:
-            if self._content:
-                yield self._content
+        stream, kept = self._take_stream()
+        if stream is None:
+            yield from kept
             return
-        stream, self._stream = self._stream, None
         try:
             yield from stream.iter_bytes(chunk_size)
         finally:
             self._end_clock()
             stream.close()
+
+    def _take_stream(self) -> tuple[Any, tuple[bytes, ...]]:
+        """For iterating the body: the stream, detached (the body then counts as streamed
+        away, ``content`` b""), or None and the body kept in memory, as one chunk if any."""
+        stream = self._stream
+        if stream is None:
+            return None, (self._content,) if self._content else ()
+        self._stream = None
         self._content = b""
+        return stream, ()
 
     def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         """The body in chunks as they arrive (streamed responses), or in one piece; the
@@ -481,18 +493,16 @@ class Response:
         return self._aiter_bytes(chunk_size)
 
     async def _aiter_bytes(self, chunk_size: int | None) -> AsyncIterator[bytes]:
-        if self._stream is None:
-            if self._content:
-                yield self._content
-            return
-        stream, self._stream = self._stream, None
-        try:
-            async for chunk in stream.aiter_bytes(chunk_size):
-                yield chunk
-        finally:
-            self._end_clock()
-            await stream.aclose()
-        self._content = b""
+        stream, kept = self._take_stream()
+        for chunk in kept if stream is None else ():
+            yield chunk
+        if stream is not None:
+            try:
+                async for chunk in stream.aiter_bytes(chunk_size):
+                    yield chunk
+            finally:
+                self._end_clock()
+                await stream.aclose()
 
     def next_chunk(self) -> bytes:
         """The next piece of a streamed body as soon as it arrives; b"" once it is over.
@@ -520,34 +530,35 @@ class Response:
     def close(self) -> None:
         """Release the connection of a streamed response without reading the rest; nothing to
         do once it is read or closed. TypeError for an async stream: ``await aclose()`` it."""
-        if self._achunks is not None:
-            raise _wrong_colour("close", sync=False)
-        stream = self._stream
-        if stream is not None and not hasattr(stream, "iter_bytes"):
-            raise _wrong_colour("close", sync=False)
-        chunks, self._chunks = self._chunks, None
+        chunks, stream = self._take_for_close("close", started=self._achunks, reader="iter_bytes")
+        self._chunks = None
         if chunks is not None:  # next_chunk() started reading: its iterator holds the stream
-            chunks.close()  # type: ignore[attr-defined]
-        self._stream = None
+            chunks.close()
         if stream is not None:
-            self._end_clock()
             stream.close()
 
     async def aclose(self) -> None:
         """Release the connection of a streamed response without reading the rest; nothing to
         do once it is read or closed. TypeError for a sync stream: ``close()`` it."""
-        if self._chunks is not None:
-            raise _wrong_colour("aclose", sync=True)
-        stream = self._stream
-        if stream is not None and not hasattr(stream, "aiter_bytes"):
-            raise _wrong_colour("aclose", sync=True)
-        chunks, self._achunks = self._achunks, None
+        chunks, stream = self._take_for_close("aclose", started=self._chunks, reader="aiter_bytes")
+        self._achunks = None
         if chunks is not None:  # anext_chunk() started reading: its iterator holds the stream
-            await chunks.aclose()  # type: ignore[attr-defined]
+            await chunks.aclose()
+        if stream is not None:
+            await stream.aclose()
+
+    def _take_for_close(self, method: str, *, started: object, reader: str) -> tuple[Any, Any]:
+        """Detach what ``method`` (``close`` or ``aclose``) is to close: the chunk iterator of
+        its colour, if reading started, and the stream. TypeError when the other colour's
+        methods are the ones to use (``started``: its chunk iterator)."""
+        stream = self._stream
+        if started is not None or (stream is not None and not hasattr(stream, reader)):
+            raise _wrong_colour(method, sync=reader == "aiter_bytes")
+        chunks = self._chunks if reader == "iter_bytes" else self._achunks
         self._stream = None
         if stream is not None:
             self._end_clock()
-            await stream.aclose()
+        return chunks, stream
 
     def _release(self) -> None:
         """Close the stream now if that needs no ``await``: what a flow does when its consumer
