@@ -74,13 +74,18 @@ def client(
         yield c
 
 
-@pytest.fixture(scope="session")
-def _threaded_httpserver() -> Iterator[HTTPServer]:
+def threaded_server() -> Iterator[HTTPServer]:
+    """A started loopback server that answers requests concurrently, stopped when done."""
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     yield server
     server.clear()
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def _threaded_httpserver() -> Iterator[HTTPServer]:
+    yield from threaded_server()
 
 
 @pytest.fixture

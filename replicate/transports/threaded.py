@@ -90,13 +90,20 @@ class ThreadedTransport:
 
 class ThreadedStream:
     """A sync byte stream read with ``aiter_bytes`` chunk by chunk in the worker threads; it
-    keeps ``iter_bytes``/``close`` too (closing a urllib3 body does not wait on the network)."""
+    keeps ``iter_bytes``/``close`` too.
 
-    __slots__ = ("_pool", "_stream")
+    ``aclose()`` never waits on the network: when a worker is still blocked reading a chunk
+    (the task reading it was canceled), the stream's ``shutdown()`` (if it has one; the urllib3
+    transport's does) ends that read at once, and the stream is closed as soon as the worker
+    lets go of it.
+    """
+
+    __slots__ = ("_pool", "_reading", "_stream")
 
     def __init__(self, stream: SyncByteStream, pool: ThreadPoolExecutor) -> None:
         self._stream = stream
         self._pool = pool
+        self._reading: Future[Any] | None = None
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
         return self._stream.iter_bytes(chunk_size)
@@ -106,15 +113,22 @@ class ThreadedStream:
 
     async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         chunks = self._stream.iter_bytes(chunk_size)
-        loop = asyncio.get_running_loop()
         while True:
-            chunk = await loop.run_in_executor(self._pool, next, chunks, _END)
+            reading = self._reading = self._pool.submit(next, chunks, _END)
+            chunk = await asyncio.wrap_future(reading)
             if chunk is _END:
                 return
             yield chunk
 
     async def aclose(self) -> None:
-        self._stream.close()
+        reading = self._reading
+        if reading is None or reading.done():
+            self._stream.close()
+            return
+        shutdown = getattr(self._stream, "shutdown", None)
+        if callable(shutdown):
+            shutdown()
+        reading.add_done_callback(lambda _: self._stream.close())
 
 
 def _close_abandoned(future: Future[Response]) -> None:

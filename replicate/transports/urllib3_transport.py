@@ -264,6 +264,20 @@ class _Urllib3Stream:
                 sent=True,
             ) from exc
 
+    def shutdown(self) -> None:
+        """End a read blocked in another thread (the socket is shut for reading; ``close``
+        still releases it): for a reader that has stopped waiting."""
+        resp = self._resp
+        try:
+            if hasattr(resp, "shutdown"):  # urllib3 2.3 and later
+                resp.shutdown()
+            else:  # pragma: no cover - older urllib3 2.x
+                sock = getattr(getattr(resp, "connection", None), "sock", None)
+                if sock is not None:
+                    sock.shutdown(socket.SHUT_RD)
+        except Exception:  # the connection is already gone: nothing is blocked on it
+            log.debug("error while shutting down a streamed response", exc_info=True)
+
     def close(self) -> None:
         resp = self._resp
         try:
