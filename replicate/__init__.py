@@ -64,8 +64,10 @@ if TYPE_CHECKING:
         SyncByteStream,
         SyncTransport,
         Timeout,
+        connection_error,
     )
     from ._reference import ModelVersionIdentifier
+    from ._report import plugins_report
     from ._response import APIResponse, AsyncAPIResponse, BinaryAPIResponse
     from ._retry import DefaultRetryPolicy, RetryPolicy
     from ._sentinels import NOT_GIVEN, NotGiven, Omit, not_given, omit
@@ -168,6 +170,7 @@ __all__ = [
     "__version__",
     "async_run",
     "async_stream",
+    "connection_error",
     "default_async_client",
     "default_client",
     "exceptions",
@@ -176,6 +179,7 @@ __all__ = [
     "hookimpl",
     "not_given",
     "omit",
+    "plugins_report",
     "resources",
     "run",
     "stream",
@@ -199,7 +203,9 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "SyncByteStream": ("._http", "SyncByteStream"),
     "AsyncTransport": ("._http", "AsyncTransport"),
     "AsyncByteStream": ("._http", "AsyncByteStream"),
+    "connection_error": ("._http", "connection_error"),
     "Event": ("._events", "Event"),
+    "plugins_report": ("._report", "plugins_report"),
     "FileOutput": ("._files", "FileOutput"),
     "AsyncFileOutput": ("._files", "AsyncFileOutput"),
     "get_path_url": ("._files", "get_path_url"),

@@ -75,10 +75,34 @@ class AsyncReplicate(BaseClient):
             f"got {type(transport).__name__}"
         )
 
-    def _make_transport(self, entry: TransportEntry, config: ClientConfig) -> AsyncTransport:
+    def _make_transport(
+        self, entry: TransportEntry, config: ClientConfig, **options: Any
+    ) -> AsyncTransport:
+        made = entry.factory_for(async_=entry.async_)(config, **options)
+        # A factory's transport is checked as a transport= object is, now, not at the first
+        # request: an async entry's must be async, a sync entry's sync (then threaded).
+        send = getattr(made, "send", None)
         if entry.async_:
-            return entry.factory(config)  # type: ignore[no-any-return]
-        return self._threaded(entry.factory(config), config)
+            ok = inspect.iscoroutinefunction(send) and callable(getattr(made, "aclose", None))
+            want = "an async transport (async send(request, *, timeout, stream) and aclose())"
+        else:
+            ok = (
+                callable(send)
+                and not inspect.iscoroutinefunction(send)
+                and callable(getattr(made, "close", None))
+            )
+            want = "a sync transport (send(request, *, timeout, stream) and close())"
+        if not ok:
+            from .exceptions import PluginError
+
+            raise PluginError(
+                f"transport {entry.name!r} registered by plugin {entry.plugin!r} is broken: its "
+                f"factory returned {type(made).__name__}, not {want}; see "
+                "replicate.SyncTransport / replicate.AsyncTransport"
+            )
+        if entry.async_:
+            return made  # type: ignore[no-any-return]
+        return self._threaded(made, config)
 
     @staticmethod
     def _threaded(transport: Any, config: ClientConfig | None) -> AsyncTransport:

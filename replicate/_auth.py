@@ -1,17 +1,21 @@
-"""Who gets the token: the auth provider protocol, the built-in token auth, and its scope."""
+"""Who gets the token: the auth provider protocol, the built-in token auth, and its scope;
+the checks an auth provider passes, and the re-readable view of a request's body that a
+provider signing bodies reads (public as :mod:`replicate.auth`)."""
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from ._redact import Secret
-from .exceptions import MissingTokenError
+from .exceptions import BodyNotReplayableError, MissingTokenError
 
 if TYPE_CHECKING:
+    import hashlib
+
     from ._http import Request
 
 TOKEN_ENV = "REPLICATE_API_TOKEN"
@@ -32,13 +36,20 @@ class AuthProvider(Protocol):
     """Supplies the headers that authenticate a request.
 
     ``auth_headers`` is called for each attempt whose URL is in the client's auth scope (the API
-    origin and its allowlist), never for other hosts, with ``request.content`` at its start: a
-    seekable file body may be read (it is sought back before it is sent), a one-shot body (an
-    iterator, a file that cannot seek) must be left unread. It may raise
-    :class:`~replicate.MissingTokenError`. An optional ``refresh(request, response) -> bool`` is
-    called once when the API answers 401; returning True sends the request again with new headers
-    (or, for a one-shot body, raises :class:`~replicate.BodyNotReplayableError` instead). What
-    either raises reaches the caller unchanged.
+    origin and its allowlist), never for other hosts. It receives the request as it will be
+    sent, less the headers it returns: the final method, the exact URL (query included), the
+    headers set by the core and the ``replicate_prepare_request`` hooks, and the body at its
+    start. To sign the body, read it through :func:`body_bytes`/:func:`body_digest` (or, in an
+    ``async def auth_headers``, :func:`abody_bytes`/:func:`abody_digest`): they give exactly the
+    bytes the transport will send, and leave the body to be sent. A one-shot body (an iterator,
+    a file that cannot seek) cannot be read twice: they raise
+    :class:`~replicate.BodyNotReplayableError` for it, the request unsent.
+
+    ``auth_headers`` may raise :class:`~replicate.MissingTokenError`. An optional
+    ``refresh(request, response) -> bool`` is called once when the API answers 401; returning
+    True sends the request again with new headers (or, for a one-shot body, raises
+    :class:`~replicate.BodyNotReplayableError` instead). What either raises reaches the caller
+    unchanged.
 
     Both may be plain methods or ``async def``; the sync client takes plain ones only: a request
     that would call an async one raises a TypeError instead (an async ``auth_headers``: before
@@ -46,6 +57,21 @@ class AuthProvider(Protocol):
     """
 
     def auth_headers(self, request: Request) -> Mapping[str, str]: ...
+
+
+def check_auth_provider(auth: object, source: str = "auth") -> None:
+    """Raise a TypeError unless ``auth`` can be used as an auth provider: ``auth_headers``
+    callable, and ``refresh`` callable when present. ``source`` says where it came from
+    (``"auth"`` for the constructor argument, a plugin's hook otherwise)."""
+    if not callable(getattr(auth, "auth_headers", None)):
+        got = "None" if auth is None else f"a {type(auth).__name__}"
+        raise TypeError(f"{source} must have an auth_headers(request) method; got {got}")
+    refresh = getattr(auth, "refresh", None)
+    if refresh is not None and not callable(refresh):
+        raise TypeError(
+            f"{source}: refresh must be a method refresh(request, response) -> bool, "
+            f"not a {type(refresh).__name__}"
+        )
 
 
 class TokenAuth:
@@ -181,3 +207,125 @@ def origin_of(url: str) -> tuple[str, str, int]:
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {url!r}")
     return (scheme, parts.hostname.lower(), parts.port or _DEFAULT_PORTS[scheme])
+
+
+# --- the body, for a provider that signs it -----------------------------------------------------
+
+#: Chunk size for reading a file body (as the multipart uploads read theirs).
+_CHUNK = 64 * 1024
+
+
+def iter_body(request: Request) -> Iterator[bytes]:
+    """The body of ``request`` as it will be sent, in chunks, without consuming it.
+
+    For an auth provider (or a prepare hook) that signs or hashes the body: the chunks joined
+    are exactly the bytes the transport sends. ``None`` is no chunk; bytes are one chunk; a
+    seekable binary file is read from where it stands to its end and sought back there once the
+    iteration ends (or is abandoned); a re-iterable body (a list of chunks, the multipart body of
+    ``files.create`` and uploads, which re-reads its file from the file's start) is iterated
+    once more. Nothing is kept in memory but one chunk: hash a large upload this way.
+
+    A body that can be read only once (an iterator, ``iter(body) is body``, or a file whose
+    ``seekable()`` is False) would be used up by reading it: that is a
+    :class:`~replicate.BodyNotReplayableError` (raised here, before anything is read). Send
+    such a request through a provider that does not read the body, or make the body bytes, a
+    seekable file or a re-iterable.
+    """
+    content: Any = request.content
+    if content is None:
+        return iter(())
+    if isinstance(content, (bytes, bytearray, memoryview)):
+        return iter((bytes(content),) if content else ())
+    if hasattr(content, "read"):
+        try:
+            start = content.tell() if content.seekable() else None
+        except (AttributeError, OSError, ValueError):
+            start = None
+        if start is None:
+            raise _unreadable(request, "it is a file that cannot seek, read only once")
+        return _file_chunks(content, start)
+    if iter(content) is content:
+        raise _unreadable(request, "it is a one-shot iterator, read only once")
+    return _chunks(content)
+
+
+def body_bytes(request: Request) -> bytes:
+    """The exact bytes ``request`` will send as its body (``b""`` for none), read without
+    consuming it: see :func:`iter_body`, which this joins. For large uploads prefer
+    :func:`body_digest`, which never holds the whole body."""
+    content = request.content
+    if content is None:
+        return b""
+    if type(content) is bytes:
+        return content
+    return b"".join(iter_body(request))
+
+
+def body_digest(request: Request, algorithm: str = "sha256") -> hashlib._Hash:
+    """A :mod:`hashlib` hash (``algorithm``, default SHA-256) fed with the body of ``request``
+    as it will be sent, read without consuming it (see :func:`iter_body`): call ``hexdigest()``
+    or ``digest()`` on it. The body of no request hashes as the empty string."""
+    import hashlib
+
+    digest = hashlib.new(algorithm)
+    for chunk in iter_body(request):
+        digest.update(chunk)
+    return digest
+
+
+async def abody_bytes(request: Request) -> bytes:
+    """:func:`body_bytes` for an ``async def auth_headers``: a body in memory (bytes, a list
+    or tuple of chunks) is joined at once; any other (a file, an upload read from disk) is read
+    in a worker thread, so the event loop never waits on the disk."""
+    if _in_memory(request.content):
+        return body_bytes(request)
+    import asyncio
+
+    return await asyncio.to_thread(body_bytes, request)
+
+
+async def abody_digest(request: Request, algorithm: str = "sha256") -> hashlib._Hash:
+    """:func:`body_digest` for an ``async def auth_headers``; reads as :func:`abody_bytes`."""
+    if _in_memory(request.content):
+        return body_digest(request, algorithm)
+    import asyncio
+
+    return await asyncio.to_thread(body_digest, request, algorithm)
+
+
+def _in_memory(content: object) -> bool:
+    return content is None or isinstance(content, (bytes, bytearray, memoryview, list, tuple))
+
+
+def _file_chunks(f: Any, start: int) -> Iterator[bytes]:
+    try:
+        while True:
+            chunk = f.read(_CHUNK)
+            if not chunk:
+                return
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise TypeError(
+                    "a request body file must be binary (opened in 'rb' mode), "
+                    f"but read() returned {type(chunk).__name__}"
+                )
+            yield bytes(chunk)
+    finally:
+        f.seek(start)
+
+
+def _chunks(content: Iterable[Any]) -> Iterator[bytes]:
+    for chunk in content:
+        if not isinstance(chunk, (bytes, bytearray, memoryview)):
+            raise TypeError(f"a request body's chunks must be bytes, not {type(chunk).__name__}")
+        if chunk:
+            yield bytes(chunk)
+
+
+def _unreadable(request: Request, why: str) -> BodyNotReplayableError:
+    from ._redact import redact_url
+
+    return BodyNotReplayableError(
+        f"the body of {request.method} {redact_url(request.url)} cannot be read before it is "
+        f"sent: {why}. Bytes, a seekable file or a re-iterable body can be read (and signed)",
+        request,
+    )

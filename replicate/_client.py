@@ -7,6 +7,7 @@ else is the facade both clients share.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +33,9 @@ class Replicate(BaseClient):
     call. ``transport`` is a registered transport name or a transport object; ``plugins`` are
     plugin objects for this client only. ``verify`` is True, False, a CA bundle path or an
     ``ssl.SSLContext``. ``auth`` and ``retry_policy`` take provider objects that win over any
-    plugin; ``auth_hosts`` replaces the allowlist of hosts besides the API origin that receive
-    the token.
+    plugin; ``auth`` may instead name an installed auth plugin (``auth="keyring"``, by its
+    entry-point name), which is then asked alone. ``auth_hosts`` replaces the allowlist of hosts
+    besides the API origin that receive the token.
 
     A pickled client carries its configuration but no token: it resolves one in the new process
     as a new client would (environment, Cog scope, auth plugins).
@@ -42,19 +44,37 @@ class Replicate(BaseClient):
     _transport: SyncTransport
 
     def _given_transport(self, transport: Any) -> SyncTransport:
-        if not callable(getattr(transport, "send", None)) or not callable(
-            getattr(transport, "close", None)
-        ):
+        send = getattr(transport, "send", None)
+        if inspect.iscoroutinefunction(send):
+            raise TypeError(
+                f"transport {type(transport).__name__} is an async transport (its send is "
+                "async def): use it with replicate.AsyncReplicate"
+            )
+        if not callable(send) or not callable(getattr(transport, "close", None)):
             raise TypeError(
                 "transport must be a registered transport name or an object with "
                 f"send(request, *, timeout, stream) and close(); got {type(transport).__name__}"
             )
         return transport  # type: ignore[no-any-return]
 
-    def _make_transport(self, entry: TransportEntry, config: ClientConfig) -> SyncTransport:
+    def _make_transport(
+        self, entry: TransportEntry, config: ClientConfig, **options: Any
+    ) -> SyncTransport:
         if not entry.sync:
             raise ValueError(f"transport {entry.name!r} is async-only; use it with an async client")
-        return entry.factory(config)  # type: ignore[no-any-return]
+        made = entry.factory_for(async_=False)(config, **options)
+        try:
+            # A factory's transport is checked as a transport= object is, now, not at the
+            # first request.
+            return self._given_transport(made)
+        except TypeError as exc:
+            from .exceptions import PluginError
+
+            raise PluginError(
+                f"transport {entry.name!r} registered by plugin {entry.plugin!r} is broken: its "
+                f"factory returned {type(made).__name__}, not a sync transport (send(request, *, "
+                "timeout, stream) and close(); see replicate.SyncTransport)"
+            ) from exc
 
     @property
     def transport(self) -> SyncTransport:

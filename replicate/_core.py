@@ -11,6 +11,7 @@ hands the core to the flows and drives what they return.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from ._auth import AuthProvider, StaticAuth, TokenAuth
+from ._auth import AuthProvider, StaticAuth, TokenAuth, check_auth_provider
 from ._build import build_request
 from ._config import ClientConfig, user_agent
 from ._http import Body, Headers, Request, Response, Timeout
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from ._resolve import SchemaCache
     from ._retry import RetryPolicy
 
-__all__ = ["ClientCore"]
+__all__ = ["ClientCore", "resolve_auth"]
 
 AUTH_CHOICE_ENV = "REPLICATE_AUTH"
 POLL_INTERVAL_ENV = "REPLICATE_POLL_INTERVAL"
@@ -43,6 +44,8 @@ DEFAULT_POLL_INTERVAL = 0.5
 RETRY_CHOICE_ENV = "REPLICATE_RETRY_POLICY"
 #: Held while a core makes its schema cache, so that concurrent first uses share one.
 _CACHE_LOCK = threading.Lock()
+#: Numbers the clients of this process, for their ids (``client_id``; ``Event.client``).
+_CLIENT_NUMBERS = itertools.count(1)
 
 
 class ClientCore:
@@ -57,6 +60,8 @@ class ClientCore:
     __slots__ = (
         "_file_hosts",
         "_schema_cache",
+        "auth_name",
+        "client_id",
         "client_plugins",
         "closed",
         "config",
@@ -75,9 +80,17 @@ class ClientCore:
         plugins: Plugins,
         auth: AuthProvider,
         policy: RetryPolicy,
+        client_id: str | None = None,
+        auth_name: str | None = None,
     ) -> None:
         self.config = config
         self.token = token
+        #: the installed auth plugin chosen by name (``auth="name"``), kept for pickling
+        self.auth_name = auth_name
+        #: This client's id in observer events (``Event.client``): ``"client-<n>"``, numbered
+        #: in the order clients are built in this process, and kept by ``with_options`` copies.
+        #: Never derived from the token.
+        self.client_id = client_id or f"client-{next(_CLIENT_NUMBERS)}"
         #: the plugin objects passed to the client itself (kept for copies and pickling)
         self.client_plugins = client_plugins
         self.plugins = plugins
@@ -89,6 +102,7 @@ class ClientCore:
             retry_policy=policy,
             preparers=plugins.callers("replicate_prepare_request", ("request", "config")),
             observers=plugins.callers("replicate_observe", ("event",)),
+            client_id=self.client_id,
         )
         headers = Headers({"User-Agent": user_agent(), "Accept": "application/json"})
         # An Authorization default header is auth (StaticAuth), scoped like the token.
@@ -107,32 +121,21 @@ class ClientCore:
         token: Secret | None,
         client_plugins: list[object],
         plugins: Plugins,
-        auth: AuthProvider | None,
+        auth: AuthProvider | str | None,
         retry_policy: RetryPolicy | None,
     ) -> ClientCore:
-        """A new client's core: the auth provider and retry policy chosen (explicit argument >
-        an ``Authorization`` default header > the token > plugins, by their precedence)."""
-        if auth is not None:
-            if not callable(getattr(auth, "auth_headers", None)):
-                raise TypeError("auth must have an auth_headers(request) method")
-            auth_provider: AuthProvider = auth
-        elif "authorization" in {k.lower() for k in config.default_headers}:
-            auth_provider = StaticAuth(
-                {k: v for k, v in config.default_headers.items() if k.lower() == "authorization"}
-            )
-        elif token is not None:
-            auth_provider = TokenAuth(token)
-        else:
-            auth_provider = plugins.one_answer(
-                "replicate_auth_provider", {"config": config}, choice_env=AUTH_CHOICE_ENV
-            )
+        """A new client's core: the auth provider and retry policy chosen (see
+        :func:`resolve_auth` for the auth's precedence)."""
+        auth_provider = resolve_auth(config, token=token, auth=auth, plugins=plugins)
         if retry_policy is not None:
-            if not callable(getattr(retry_policy, "retry_delay", None)):
-                raise TypeError("retry_policy must have a retry_delay(...) method")
+            check_retry_policy(retry_policy, "retry_policy")
             policy: RetryPolicy = retry_policy
         else:
             policy = plugins.one_answer(
-                "replicate_retry_policy", {"config": config}, choice_env=RETRY_CHOICE_ENV
+                "replicate_retry_policy",
+                {"config": config},
+                choice_env=RETRY_CHOICE_ENV,
+                check=check_retry_policy,
             )
         return cls(
             config,
@@ -141,18 +144,29 @@ class ClientCore:
             plugins=plugins,
             auth=auth_provider,
             policy=policy,
+            auth_name=auth if isinstance(auth, str) else None,
         )
 
     def replace(self, config: ClientConfig, *, token: Secret | None) -> ClientCore:
         """The core of a ``with_options`` copy: ``config``, the same plugins and retry policy,
-        and this core's auth provider unless ``token`` is a new one."""
+        and this core's auth provider unless ``token`` is a new one or the ``Authorization``
+        default header changed (then the auth is resolved again, as a new client's would be)."""
+        auth = self.sender.auth
+        auth_name = self.auth_name
+        if token is not None and token is not self.token:
+            auth, auth_name = TokenAuth(token), None
+        elif _authorization(config.default_headers) != _authorization(self.config.default_headers):
+            auth = resolve_auth(config, token=token, auth=None, plugins=self.plugins)
+            auth_name = None
         return ClientCore(
             config,
             token=token,
             client_plugins=self.client_plugins,
             plugins=self.plugins,
-            auth=self.sender.auth if token is self.token or token is None else TokenAuth(token),
+            auth=auth,
             policy=self.sender.retry_policy,
+            client_id=self.client_id,
+            auth_name=auth_name,
         )
 
     # --- requests -----------------------------------------------------------------------------
@@ -286,3 +300,71 @@ class ClientCore:
 
     def __repr__(self) -> str:
         return f"<replicate ClientCore base_url={self.config.base_url!r}>"
+
+
+# --- choosing the auth provider -----------------------------------------------------------------
+
+
+def resolve_auth(
+    config: ClientConfig,
+    *,
+    token: Secret | None,
+    auth: AuthProvider | str | None,
+    plugins: Plugins,
+) -> AuthProvider:
+    """A client's auth provider, first that applies:
+
+    1. ``auth=``: a provider object (checked: it must have ``auth_headers``), or a string naming
+       an installed plugin (by entry-point name) whose ``replicate_auth_provider`` answers it;
+    2. an ``Authorization`` in ``default_headers`` (sent as is, scoped like the token: v2 lets
+       it win over ``bearer_token`` too);
+    3. ``bearer_token=``;
+    4. the ``replicate_auth_provider`` hook: the client's own plugins, then installed ones
+       (``REPLICATE_AUTH=<name>`` picks one), then the built-in token auth.
+
+    ``auth=`` together with ``bearer_token=`` or an ``Authorization`` default header is a
+    ValueError: one of them would be silently ignored.
+    """
+    header = _authorization(config.default_headers)
+    if auth is not None:
+        if token is not None or header:
+            other = "bearer_token=" if token is not None else "an Authorization default header"
+            raise ValueError(
+                f"pass either auth= or {other}, not both: the client sends one credential"
+            )
+        if isinstance(auth, str):
+            name = auth.strip()
+            if not name:
+                raise ValueError("auth= must be an auth provider or the name of an auth plugin")
+            provider: AuthProvider = plugins.named_answer(
+                "replicate_auth_provider",
+                name,
+                {"config": config, "chosen": False},
+                source=f"auth={name!r}",
+                check=check_auth_provider,
+            )
+            return provider
+        check_auth_provider(auth, "auth")
+        return auth
+    if header:
+        return StaticAuth(header)
+    if token is not None:
+        return TokenAuth(token)
+    provider = plugins.one_answer(
+        "replicate_auth_provider",
+        {"config": config, "chosen": False},
+        choice_env=AUTH_CHOICE_ENV,
+        check=check_auth_provider,
+    )
+    return provider
+
+
+def check_retry_policy(policy: object, source: str = "retry_policy") -> None:
+    """Raise a TypeError unless ``policy`` has a ``retry_delay(...)`` method."""
+    if not callable(getattr(policy, "retry_delay", None)):
+        raise TypeError(f"{source} must have a retry_delay(...) method")
+
+
+def _authorization(headers: Mapping[str, str]) -> dict[str, str]:
+    """The ``Authorization`` entry of a header mapping, as a one-item dict (empty without)."""
+    return {k: v for k, v in headers.items() if k.lower() == "authorization"}

@@ -34,6 +34,9 @@ from ._retry import RetryPolicy
 from ._sentinels import NOT_GIVEN, NotGiven, given
 from .builtin import DEFAULT_TRANSPORT
 
+#: The registered transport v2's ``http_client=`` keyword stands for (plugins/replicate-httpx).
+HTTPX_TRANSPORT = "httpx"
+
 if TYPE_CHECKING:
     from typing_extensions import Self
 
@@ -108,10 +111,11 @@ class BaseClient:
         transport: str | SyncTransport | AsyncTransport | None = None,
         plugins: Iterable[object] = (),
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
-        auth: AuthProvider | None = None,
+        auth: AuthProvider | str | None = None,
         retry_policy: RetryPolicy | None = None,
         auth_hosts: Iterable[str] | None = None,
         proxy: str | None = None,
+        http_client: Any = None,
     ) -> None:
         if bearer_token is not None and not isinstance(bearer_token, str):
             raise TypeError(f"bearer_token must be a string, not {type(bearer_token).__name__}")
@@ -135,6 +139,7 @@ class BaseClient:
             plugins=list(plugins),
             auth=auth,
             retry_policy=retry_policy,
+            http_client=http_client,
         )
 
     def _setup(
@@ -144,11 +149,12 @@ class BaseClient:
         token: Secret | None,
         transport: Any,
         plugins: list[object],
-        auth: AuthProvider | None,
+        auth: AuthProvider | str | None,
         retry_policy: RetryPolicy | None,
+        http_client: Any = None,
     ) -> None:
         manager = Plugins(plugins, builtin=builtin)
-        chosen, name = self._choose_transport(manager, config, transport)
+        chosen, name = self._choose_transport(manager, config, transport, http_client)
         core = ClientCore.resolve(
             config,
             token=token,
@@ -172,10 +178,28 @@ class BaseClient:
         self._streamed = False
 
     def _choose_transport(
-        self, plugins: Plugins, config: ClientConfig, transport: Any
+        self, plugins: Plugins, config: ClientConfig, transport: Any, http_client: Any = None
     ) -> tuple[Any, str]:
         """The transport object and its name: an object given, else the registered one named
-        (``transport=``, ``REPLICATE_TRANSPORT``, else urllib3), made by :meth:`_make_transport`."""
+        (``transport=``, ``REPLICATE_TRANSPORT``, else urllib3), made by :meth:`_make_transport`.
+
+        v2's ``http_client=`` (an ``httpx.Client``, or ``httpx.AsyncClient`` for the async
+        client) means the ``"httpx"`` transport over that client: its factory is called with
+        ``http_client=`` (the replicate-httpx plugin's factory checks the client's type)."""
+        if http_client is not None:
+            if transport is not None and transport != HTTPX_TRANSPORT:
+                raise ValueError(
+                    "http_client= sends through the 'httpx' transport: pass http_client= or "
+                    "transport=, not both"
+                )
+            entry = plugins.transports.get(HTTPX_TRANSPORT)
+            if entry is None:
+                raise ValueError(
+                    "http_client= needs the httpx transport, from the replicate-httpx plugin: "
+                    "install it (pip install replicate-httpx) or pass transport= instead; "
+                    f"installed transports: {', '.join(sorted(plugins.transports)) or 'none'}"
+                )
+            return self._make_transport(entry, config, http_client=http_client), HTTPX_TRANSPORT
         if transport is not None and not isinstance(transport, str):
             return self._given_transport(transport), getattr(
                 transport, "name", type(transport).__name__
@@ -224,6 +248,13 @@ class BaseClient:
     @property
     def config(self) -> ClientConfig:
         return self._core.config
+
+    @property
+    def client_id(self) -> str:
+        """This client's id in observer events (``Event.client``): ``"client-1"``,
+        ``"client-2"``..., in the order clients are built in this process; a ``with_options``
+        copy keeps it. Never derived from the token."""
+        return self._core.client_id
 
     def with_options(
         self,
@@ -281,8 +312,11 @@ class BaseClient:
         def _given_transport(self, transport: Any) -> Any:
             """The transport to use for an object passed as ``transport=`` (checked)."""
 
-        def _make_transport(self, entry: TransportEntry, config: ClientConfig) -> Any:
-            """The transport to use for a registered one."""
+        def _make_transport(
+            self, entry: TransportEntry, config: ClientConfig, **options: Any
+        ) -> Any:
+            """The transport to use for a registered one (``options``: keywords for its
+            factory, such as ``http_client=``)."""
 
         def _run(self, flow: Flow[Any], then: Callable[[Any], Any] | None = None) -> Any:
             """Drive a flow made from this client's core to its end; its result (mapped by
@@ -592,6 +626,8 @@ class BaseClient:
             if self._transport_name in core.plugins.transports
             else None,
             "plugins": core.client_plugins,
+            # An auth plugin chosen by name is chosen again by it (a name, never a token).
+            "auth": core.auth_name,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -600,7 +636,7 @@ class BaseClient:
             token=None,
             transport=state["transport"],
             plugins=state["plugins"],
-            auth=None,
+            auth=state.get("auth"),
             retry_policy=None,
         )
 

@@ -33,6 +33,7 @@ __all__ = [
     "SyncByteStream",
     "SyncTransport",
     "Timeout",
+    "connection_error",
 ]
 
 #: What a request body may be: bytes, a binary file, or an iterable of byte chunks. A resend (a
@@ -286,6 +287,7 @@ class Response:
         "_chunks",
         "_content",
         "_elapsed",
+        "_on_end",
         "_started",
         "_stream",
         "headers",
@@ -324,6 +326,9 @@ class Response:
         self._started: float | None = None
         #: Seconds from sending to the end of the response, once it has ended.
         self._elapsed: float | None = None
+        #: Called once as a streamed body ends, ``_on_end(response, complete, error)``: set by
+        #: the send flow only when the client has observers (``response_end`` events).
+        self._on_end: Any = None
 
     def _sent_at(self, started: float) -> None:
         """Start the ``elapsed`` clock at ``started`` (a ``perf_counter()`` reading taken just
@@ -335,11 +340,17 @@ class Response:
         else:
             self._started = started
 
-    def _end_clock(self) -> None:
+    def _end_clock(self, complete: bool = False, error: BaseException | None = None) -> None:
+        """Stop the clock of a streamed body as it ends: read to its end (``complete``),
+        failed while read (``error``), or closed before its end (neither)."""
         started = self._started
         if started is not None:
             self._elapsed = perf_counter() - started
             self._started = None
+            on_end = self._on_end
+            if on_end is not None:
+                self._on_end = None
+                on_end(self, complete, error)
 
     @property
     def elapsed(self) -> datetime.timedelta:
@@ -379,10 +390,14 @@ class Response:
         stream = self._unread("read", "iter_bytes")
         if stream is None:
             return self._content  # type: ignore[return-value]
+        error: BaseException | None = None
         try:
             self._content = b"".join(stream.iter_bytes())
+        except BaseException as exc:
+            error = exc
+            raise
         finally:
-            self._detach()
+            self._detach(error)
             stream.close()
         return self._content
 
@@ -392,10 +407,14 @@ class Response:
         stream = self._unread("aread", "aiter_bytes")
         if stream is None:
             return self._content  # type: ignore[return-value]
+        error: BaseException | None = None
         try:
             self._content = b"".join([chunk async for chunk in stream.aiter_bytes()])
+        except BaseException as exc:
+            error = exc
+            raise
         finally:
-            self._detach()
+            self._detach(error)
             await stream.aclose()
         return self._content
 
@@ -412,10 +431,11 @@ class Response:
             raise _wrong_colour(method, sync=reader == "aiter_bytes")
         return stream
 
-    def _detach(self) -> None:
-        """The stream is done with (read, or its reading failed): stop the clock."""
+    def _detach(self, error: BaseException | None) -> None:
+        """The stream is done with (read, or its reading failed with ``error``): stop the
+        clock."""
         self._stream = None
-        self._end_clock()
+        self._end_clock(error is None, error)
 
     @property
     def is_stream_consumed(self) -> bool:
@@ -468,10 +488,18 @@ class Response:
         if stream is None:
             yield from kept
             return
+        complete = False
+        error: BaseException | None = None
         try:
             yield from stream.iter_bytes(chunk_size)
+            complete = True
+        except GeneratorExit:  # closed (or abandoned) before the end
+            raise
+        except BaseException as exc:
+            error = exc
+            raise
         finally:
-            self._end_clock()
+            self._end_clock(complete, error)
             stream.close()
 
     def _take_stream(self) -> tuple[Any, tuple[bytes, ...]]:
@@ -497,11 +525,19 @@ class Response:
         for chunk in kept if stream is None else ():
             yield chunk
         if stream is not None:
+            complete = False
+            error: BaseException | None = None
             try:
                 async for chunk in stream.aiter_bytes(chunk_size):
                     yield chunk
+                complete = True
+            except GeneratorExit:  # closed (or abandoned) before the end
+                raise
+            except BaseException as exc:
+                error = exc
+                raise
             finally:
-                self._end_clock()
+                self._end_clock(complete, error)
                 await stream.aclose()
 
     def next_chunk(self) -> bytes:
@@ -658,7 +694,9 @@ def _rebuild_response(
 
 @runtime_checkable
 class SyncTransport(Protocol):
-    """What a synchronous transport implements.
+    """What a synchronous transport implements: the contract every transport is held to, and
+    which :class:`replicate.testing.contract.SyncTransportContract` checks on loopback servers
+    (subclass it, define ``make_transport(config)``, run pytest).
 
     ``send`` performs exactly one HTTP exchange:
 
@@ -683,9 +721,52 @@ class SyncTransport(Protocol):
       request (DNS failure, refused connection, connect timeout, TLS handshake failure). The core's
       retry policy depends on that flag: a create request is resent only when it is False.
       Programming errors (TypeError and the like) propagate unchanged.
+      :func:`replicate.connection_error` builds either error.
 
-    ``close`` releases every pooled connection. A transport object is shared by every thread
-    using the client, so ``send`` must be thread-safe.
+    The request body, ``request.content``, is a :data:`Body`: bytes, a binary file (sent from
+    where it stands to its end) or an iterable of byte chunks, sent as it is iterated, framed
+    with ``Transfer-Encoding: chunked`` unless the request carries a ``Content-Length`` (the core
+    sets one whenever it knows the size: then exactly that many bytes, unchunked).
+
+    The response body:
+
+    - a body shorter than its ``Content-Length`` (the connection closed early) is an error,
+      never a silent short read: :class:`~replicate.APIConnectionError` with
+      ``request_sent=True``, raised by ``send`` when ``stream`` is False, and by the stream's
+      ``iter_bytes`` when it is True;
+    - a streamed body that fails while it is read (a reset, a read timeout, a short body, bad
+      compressed data) raises from ``iter_bytes``: APIConnectionError, or APITimeoutError for a
+      timeout, ``request_sent=True``, the library's exception chained; never a library
+      exception of its own, and never a clean early end;
+    - ``Content-Encoding`` is the transport's to decode: ``content`` and ``iter_bytes`` give the
+      decoded bytes (gzip and deflate at least, and whatever else it asks for), the headers are
+      passed on as received. The core sends no ``Accept-Encoding`` of its own (a caller's is
+      sent as given): a transport may ask for compression (httpx and aiohttp ask for
+      ``gzip, deflate``; urllib3 sends ``identity``) as long as it decodes what comes back.
+
+    Headers: ``Response.headers`` is a case-insensitive mapping (urllib3's ``HTTPHeaderDict``,
+    ``httpx.Headers``, :class:`Headers`), and a header received more than once reads as its
+    values joined with ``", "`` in the order received, as urllib3, httpx and requests give it
+    (aiohttp's ``CIMultiDict`` gives the first value only: an aiohttp transport joins them).
+    Request headers are sent with the names and values given.
+
+    A pooled keep-alive connection that the server closed while it sat idle must never turn a
+    request into an unknown: the transport checks a pooled connection before it writes on it
+    (urllib3 and httpcore do) and sends on a fresh one instead; failing that it raises with
+    ``request_sent=False``, which it may do only when nothing can have reached the server. It
+    never resends by itself. A connection that breaks after the request was written and before
+    the answer is ``request_sent=True``: the server may have acted on it.
+
+    ``close`` releases every pooled connection, and may be called again. After it, ``send``
+    raises :class:`~replicate.ReplicateError` (the urllib3 transport's says its pool is closed;
+    an APIConnectionError must then have ``request_sent=False``) and sends nothing: a closed
+    transport never quietly opens new connections. A transport object is shared by every
+    thread using the client, so ``send`` must be thread-safe.
+
+    Pickling: a client pickles its settings, never its transport (a client given a transport
+    object unpickles with the default one). A transport object may refuse pickling with
+    TypeError (the built-in ones do: they hold locks and sockets) or unpickle into a working
+    transport with connections of its own, never sharing the original's.
     """
 
     def send(self, request: Request, *, timeout: Timeout, stream: bool = False) -> Response: ...
@@ -705,10 +786,18 @@ class AsyncTransport(Protocol):
       chunks is read with plain (not awaited) calls as it is sent;
     - with ``stream=True`` the Response's ``stream`` is an :class:`AsyncByteStream`, which
       releases the connection on ``aclose()``;
-    - the task's cancellation (``asyncio.CancelledError``) propagates unchanged.
+    - the body rules hold for ``aiter_bytes``: a short body or a read that fails raises from it
+      (APIConnectionError or APITimeoutError, ``request_sent=True``);
+    - the task's cancellation (``asyncio.CancelledError``) propagates unchanged, at once.
 
-    ``await aclose()`` releases every pooled connection. A transport object is shared by every
-    task using the client, so ``send`` must be safe to run concurrently.
+    ``await aclose()`` releases every pooled connection, and may be awaited again; a ``send``
+    after it raises as one after ``SyncTransport.close`` does. A transport object is shared by
+    every task using the client, so ``send`` must be safe to run concurrently. One that serves
+    any event loop says so with a ``loop_bound = False`` attribute; otherwise a client checks
+    that it is used from the loop it was first used in. Pickling is as for a sync transport.
+
+    :class:`replicate.testing.contract.AsyncTransportContract` checks all of it (it runs its
+    own event loop: no pytest plugin needed).
     """
 
     async def send(
@@ -721,7 +810,16 @@ class AsyncTransport(Protocol):
 def connection_error(
     message: str, request: Request, *, sent: bool, timeout: bool = False
 ) -> APIConnectionError:
-    """Build the error a transport raises; a helper so transports need not import the classes."""
+    """The error a transport raises for an exchange that failed, so that a transport need not
+    import the exception classes (public as ``replicate.connection_error``): an
+    :class:`~replicate.APITimeoutError` when ``timeout``, else an
+    :class:`~replicate.APIConnectionError`, for ``request``, its ``request_sent`` ``sent``
+    (False only when the server surely never saw the request; see :class:`SyncTransport`).
+    Raise it from the library's own exception::
+
+        except SomeLibraryTimeout as exc:
+            raise replicate.connection_error("timed out", request, sent=True, timeout=True) from exc
+    """
     from .exceptions import APIConnectionError, APITimeoutError
 
     cls = APITimeoutError if timeout else APIConnectionError

@@ -122,13 +122,29 @@ def reset() -> None:
         _failed.clear()
 
 
+class UnknownPluginError(PluginError, ValueError):
+    """A plugin chosen by a name (``auth="name"``, ``REPLICATE_AUTH=name``) that is no loaded
+    plugin: a :class:`~replicate.PluginError`, and a ValueError as an unknown transport name is."""
+
+
 @dataclass
 class TransportEntry:
+    """A registered transport. ``factory`` makes it (the sync colour's, when the name was
+    registered once per colour); ``async_factory`` is the async colour's, when that came from a
+    registration of its own (None: ``factory`` makes every colour the entry offers)."""
+
     name: str
     factory: Callable[..., Any]
     sync: bool
     async_: bool
     plugin: str
+    async_factory: Callable[..., Any] | None = None
+
+    def factory_for(self, *, async_: bool) -> Callable[..., Any]:
+        """The factory of a colour the entry offers."""
+        if async_ and self.async_factory is not None:
+            return self.async_factory
+        return self.factory
 
 
 class Plugins:
@@ -195,10 +211,19 @@ class Plugins:
     def _call(impl: Any, kwargs: dict[str, Any]) -> Any:
         return impl.function(*[kwargs[name] for name in impl.argnames])
 
-    def one_answer(self, hook: str, kwargs: dict[str, Any], *, choice_env: str) -> Any:
+    def one_answer(
+        self,
+        hook: str,
+        kwargs: dict[str, Any],
+        *,
+        choice_env: str,
+        check: Callable[[Any, str], None] | None = None,
+    ) -> Any:
         """The answer to a one-answer hook: client plugins > installed > built-ins.
 
-        Two installed plugins answering is an error unless ``choice_env`` names one of them.
+        Two installed plugins answering is an error unless ``choice_env`` names one of them
+        (then only that one is asked, as :meth:`named_answer` does). ``check(value, source)``,
+        if given, vets the answer (raising TypeError), ``source`` naming the plugin's hook.
         """
         impls = self._impls(hook)
         for name in self.client_names:
@@ -206,19 +231,12 @@ class Plugins:
             if impl is not None:
                 value = self._call(impl, kwargs)
                 if value is not None:
-                    return value
+                    return _checked(check, value, hook, name)
         chosen = (os.environ.get(choice_env) or "").strip()
         if chosen:
-            if chosen not in self.installed_names:
-                raise PluginError(
-                    f"{choice_env}={chosen!r} names no loaded plugin; loaded: "
-                    f"{', '.join(self.installed_names) or 'none'}"
-                )
-            impl = impls.get(chosen)
-            value = self._call(impl, kwargs) if impl is not None else None
-            if value is None:
-                raise PluginError(f"{choice_env}={chosen!r}: that plugin does not implement {hook}")
-            return value
+            return self.named_answer(
+                hook, chosen, kwargs, source=f"{choice_env}={chosen!r}", check=check
+            )
         answers = []
         for name in self.installed_names:
             impl = impls.get(name)
@@ -233,7 +251,7 @@ class Plugins:
                 "or pass it explicitly to the client"
             )
         if answers:
-            return answers[0][1]
+            return _checked(check, answers[0][1], hook, answers[0][0])
         for name in self.builtin_names:
             impl = impls.get(name)
             if impl is not None:
@@ -241,6 +259,49 @@ class Plugins:
                 if value is not None:
                     return value
         raise PluginError(f"nothing answered {hook}")  # unreachable: the built-ins answer
+
+    def answering(self, hook: str) -> list[str]:
+        """The entry-point names of the installed plugins that implement ``hook``."""
+        impls = self._impls(hook)
+        return [name for name in self.installed_names if name in impls]
+
+    def named_answer(
+        self,
+        hook: str,
+        name: str,
+        kwargs: dict[str, Any],
+        *,
+        source: str,
+        check: Callable[[Any, str], None] | None = None,
+    ) -> Any:
+        """The answer of the installed plugin ``name`` (its entry-point name) to ``hook``: the
+        user chose it (``source`` says how, for the messages). If ``kwargs`` has a ``chosen``
+        argument it is set True, so the plugin knows it was named.
+
+        A name that is no loaded plugin is an :class:`UnknownPluginError` (a PluginError and a
+        ValueError) listing the installed plugins that implement the hook; a plugin that does
+        not implement it, or that passes (returns None), is a PluginError saying which.
+        """
+        impls = self._impls(hook)
+        if name not in self.installed_names:
+            offered = self.answering(hook)
+            why = _why_not_loaded(name)
+            raise UnknownPluginError(
+                f"{source} names no loaded plugin{why}; installed plugins implementing "
+                f"{hook}: {', '.join(repr(n) for n in offered) or 'none'}"
+            )
+        impl = impls.get(name)
+        if impl is None:
+            raise PluginError(f"{source}: plugin {name!r} does not implement {hook}")
+        if "chosen" in kwargs:
+            kwargs = {**kwargs, "chosen": True}
+        value = self._call(impl, kwargs)
+        if value is None:
+            raise PluginError(
+                f"{source}: plugin {name!r} passed (its {hook} returned None), which it does "
+                "when it is not set up: see that plugin's documentation for what it needs"
+            )
+        return _checked(check, value, hook, name)
 
     def _collect_transports(self) -> dict[str, TransportEntry]:
         registry: dict[str, TransportEntry] = {}
@@ -257,9 +318,23 @@ class Plugins:
             ) -> None:
                 if not isinstance(name, str) or not name:
                     raise PluginError(f"plugin {_plugin!r} registered a transport with no name")
-                if name in registry:
+                known = registry.get(name)
+                if known is not None:
+                    # The same plugin may give one name a factory per colour (httpx's
+                    # Client and AsyncClient): the second registration adds the other colour.
+                    if (
+                        known.plugin == _plugin
+                        and not (known.sync and sync)
+                        and not (known.async_ and async_)
+                    ):
+                        if sync:
+                            known.async_factory, known.factory = known.factory, factory
+                        else:
+                            known.async_factory = factory
+                        known.sync, known.async_ = known.sync or sync, known.async_ or async_
+                        return
                     raise PluginError(
-                        f"transport {name!r} is registered twice: by {registry[name].plugin!r} "
+                        f"transport {name!r} is registered twice: by {known.plugin!r} "
                         f"and by {_plugin!r}"
                     )
                 registry[name] = TransportEntry(name, factory, sync, async_, _plugin)
@@ -307,7 +382,28 @@ def _bind(
     def call(**kwargs: Any) -> Any:
         return fn(*[kwargs[n] for n in names])
 
+    call.__wrapped__ = fn  # type: ignore[attr-defined]  # what error messages name
     return call
+
+
+def _checked(check: Callable[[Any, str], None] | None, value: Any, hook: str, name: str) -> Any:
+    if check is not None:
+        check(value, f"the object returned by plugin {name!r}'s {hook}")
+    return value
+
+
+def _why_not_loaded(name: str) -> str:
+    """Why an installed plugin ``name`` is not loaded (empty when it is not installed)."""
+    with _lock:
+        entry_points = {ep.name for ep in _scan()}
+        failed = _failed.get(name)
+    if name not in entry_points:
+        return ""
+    if not _allowed(name):
+        return f" (the installed plugin {name!r} is not allowed by {ALLOWLIST_ENV})"
+    if failed is not None:
+        return f" (the installed plugin {name!r} was skipped: {failed})"
+    return ""
 
 
 def _describe(plugin: object) -> str:

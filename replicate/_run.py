@@ -29,13 +29,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import quote
 
 from ._create import create_headers, prediction_body
 from ._deadline import NO_DEADLINE, Deadline
 from ._drivers import Call, Interrupted, map_emits
-from ._events import Event
+from ._events import Event, RunInfo
 from ._http import Timeout
 from ._inputs import check_strategy, encode_input_flow
 from ._options import RunOptions
@@ -64,6 +64,8 @@ log = logging.getLogger("replicate")
 CANCEL_TIMEOUT = Timeout(connect=5.0, read=10.0)
 #: The shortest gap between two ``on_update`` calls made from events of a stream.
 UPDATE_INTERVAL = 0.1
+
+T = TypeVar("T")
 
 
 # --- cancel, updates ----------------------------------------------------------------------------
@@ -94,12 +96,19 @@ def cancel_flow(
 class Watcher:
     """Reports each new state of a prediction to ``on_update`` and to observers."""
 
-    __slots__ = ("core", "last", "on_update")
+    __slots__ = ("core", "info", "last", "on_update")
 
-    def __init__(self, core: ClientCore, on_update: Callable[[Prediction], Any] | None) -> None:
+    def __init__(
+        self,
+        core: ClientCore,
+        on_update: Callable[[Prediction], Any] | None,
+        info: RunInfo | None = None,
+    ) -> None:
         self.core = core
         self.on_update = on_update
         self.last: Prediction | None = None
+        #: The run's record for its ``run`` event (observed runs only), kept at the last state.
+        self.info = info
 
     @property
     def wanted(self) -> bool:
@@ -112,11 +121,52 @@ class Watcher:
         if self.last is not None and prediction == self.last:
             return
         self.last = prediction
+        if self.info is not None:
+            self.info.prediction = prediction
         if self.on_update is not None:
             yield Call(self.on_update, (prediction,), "on_update")
         sender = self.core.sender
         if sender.observers:
-            sender.observe(Event("prediction", data=prediction))
+            sender.observe(Event(Event.PREDICTION, data=prediction))
+
+
+def _run_info(core: ClientCore, target: Target) -> RunInfo | None:
+    """A run's record for its ``run`` event; None (nothing recorded) without observers."""
+    if not core.sender.observers:
+        return None
+    named = f"{target.owner}/{target.name}" if target.owner and target.name else None
+    return RunInfo(
+        model=None if target.deployment else named,
+        version=target.version,
+        deployment=named if target.deployment else None,
+    )
+
+
+def _observed_run(core: ClientCore, info: RunInfo, flow: Flow[T]) -> Flow[T]:
+    """``flow`` (a run's), then its ``run`` event: however it ends, the run's length, its last
+    known state and the error it raised, if any (a consumer that stopped iterating: none)."""
+    started = time.perf_counter()
+    error: BaseException | None = None
+    try:
+        return (yield from flow)
+    except GeneratorExit:
+        raise
+    except BaseException as exc:
+        error = exc
+        known = getattr(exc, "prediction", None)  # a ModelError's: the final state
+        if isinstance(known, Prediction):
+            info.prediction = known
+        raise
+    finally:
+        prediction = info.prediction
+        if prediction is not None:
+            if info.model is None and info.deployment is None:
+                info.model = prediction.model
+            if info.status is None:
+                info.status = prediction.status
+        core.sender.observe(
+            Event(Event.RUN, data=info, error=error, duration=time.perf_counter() - started)
+        )
 
 
 class _Fold:
@@ -440,9 +490,26 @@ def run_flow(
     on_update: Callable[[Prediction], Any] | None = None,
 ) -> Flow[Prediction]:
     """Create a prediction and wait until it has succeeded; cancel it if the caller gives up.
-    Returns the finished prediction, its output not decoded yet (the facade decodes it)."""
+    Returns the finished prediction, its output not decoded yet (the facade decodes it).
+    With observers, its end is a ``run`` event."""
+    info = _run_info(core, target)
+    flow = _run(core, target, input, spec, deadline, on_update, info)
+    return (yield from (flow if info is None else _observed_run(core, info, flow)))
+
+
+def _run(
+    core: ClientCore,
+    target: Target,
+    input: Mapping[str, Any],
+    spec: CreateSpec,
+    deadline: Deadline,
+    on_update: Callable[[Prediction], Any] | None,
+    info: RunInfo | None,
+) -> Flow[Prediction]:
     prediction, complete = yield from create_flow(core, target, input, spec, deadline=deadline)
-    watcher = Watcher(core, on_update)
+    if info is not None:
+        info.prediction = prediction
+    watcher = Watcher(core, on_update, info)
     if complete:
         # it has finished: nothing to cancel if the callback raises
         yield from watcher.update(prediction)
@@ -506,13 +573,34 @@ def stream_flow(
     deadline: Deadline = NO_DEADLINE,
 ) -> Flow[None]:
     """Create a prediction (not in sync mode: the stream URL is wanted at once) and emit its
-    events; cancel it on a deadline, an interrupt or an error before it has finished."""
+    events; cancel it on a deadline, an interrupt or an error before it has finished. With
+    observers, its end is a ``run`` event."""
+    info = _run_info(core, target)
+    flow = _stream(core, target, input, spec, deadline, info)
+    yield from (flow if info is None else _observed_run(core, info, flow))
+
+
+def _stream(
+    core: ClientCore,
+    target: Target,
+    input: Mapping[str, Any],
+    spec: CreateSpec,
+    deadline: Deadline,
+    info: RunInfo | None,
+) -> Flow[None]:
     from ._stream import stream_events_flow
 
     prediction, _ = yield from create_flow(core, target, input, spec, deadline=deadline)
-    yield from guarded(
+    if info is not None:
+        info.prediction = prediction
+    final = yield from guarded(
         core, prediction.id, stream_events_flow(core, prediction, deadline=deadline), deadline
     )
+    if info is not None:
+        if final is None:  # the stream ended with ``done``
+            info.status = PredictionStatus.SUCCEEDED
+        else:
+            info.prediction = final
 
 
 def prepare_stream(core: ClientCore, ref: Any, options: RunOptions) -> Flow[None]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable, Iterator
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
@@ -21,7 +22,7 @@ from ._decode import status_error
 from ._drivers import Call, CloseResponse, Flow, Interrupted, ReadBody, Send, Sleep
 from ._events import Event
 from ._redact import redact_url
-from .exceptions import APIConnectionError, APIError, BodyNotReplayableError
+from .exceptions import APIConnectionError, APIError, BodyNotReplayableError, PluginError
 
 if TYPE_CHECKING:
     from ._auth import AuthProvider
@@ -51,6 +52,7 @@ class Sender:
         "auth_headers",
         "auth_inline",
         "auth_scope",
+        "client_id",
         "config",
         "observers",
         "preparers",
@@ -66,8 +68,11 @@ class Sender:
         retry_policy: RetryPolicy,
         preparers: tuple[Callable[..., Any], ...] = (),
         observers: tuple[Callable[..., Any], ...] = (),
+        client_id: str | None = None,
     ) -> None:
         self.config = config
+        #: What every event's ``client`` says (the core's ``client_id``).
+        self.client_id = client_id
         self.auth = auth
         #: The provider's two methods, looked up once (``refresh`` is optional: None without).
         self.auth_headers: Callable[..., Any] = auth.auth_headers
@@ -81,11 +86,26 @@ class Sender:
         self.observers = observers
 
     def observe(self, event: Event) -> None:
+        event.client = self.client_id
         for observer in self.observers:
             try:
                 observer(event=event)
             except Exception:
                 log.exception("replicate: an observer plugin raised on %r; ignored", event)
+
+    def body_ended(self, response: Response, complete: bool, error: BaseException | None) -> None:
+        """A streamed body ended (``Response._on_end``): the ``response_end`` event."""
+        self.observe(
+            Event(
+                Event.RESPONSE_END,
+                request=response.request,
+                response=response,
+                error=error,
+                attempt=response.retries_taken,
+                data="complete" if complete else "error" if error is not None else "closed",
+                duration=response._elapsed,
+            )
+        )
 
 
 def send_flow(
@@ -139,8 +159,13 @@ def send_flow(
         if resend is not None:
             replay.rewind(prepared, resend, last)
         prepared = request.copy()
-        for prepare in sender.preparers:
-            prepare(request=prepared, config=sender.config)
+        if sender.preparers:
+            for prepare in sender.preparers:
+                prepare(request=prepared, config=sender.config)
+            if prepared.headers.get("authorization") != request.headers.get("authorization"):
+                raise _prepared_authorization(sender, prepared)
+            if replay.file is not None:  # a prepare hook may have read it: auth sees its start
+                replay.file.seek(replay.start)
         # Credentials go on a copy that only the transport sees: the request attached to
         # responses, errors and observer events never carries the token.
         wire = prepared
@@ -160,6 +185,7 @@ def send_flow(
             log.debug("%s %s (attempt %d)", prepared.method, redact_url(prepared.url), attempt + 1)
         if observe is not None:
             observe(Event(Event.REQUEST, request=prepared, attempt=attempt))
+            sent = perf_counter()
         try:
             response: Response = yield Send(
                 wire, timeout if deadline is None else deadline.clip(timeout), stream, shield
@@ -167,7 +193,15 @@ def send_flow(
         except APIConnectionError as exc:
             exc.request = prepared
             if observe is not None:
-                observe(Event(Event.ERROR, request=prepared, error=exc, attempt=attempt))
+                observe(
+                    Event(
+                        Event.ERROR,
+                        request=prepared,
+                        error=exc,
+                        attempt=attempt,
+                        duration=perf_counter() - sent,
+                    )
+                )
             delay = _retry_delay(sender, replay, attempt, max_retries, prepared, error=exc)
             if delay is None or _past(deadline, delay):
                 raise
@@ -183,7 +217,22 @@ def send_flow(
         if debug:
             log.debug("%s %s -> %d", prepared.method, redact_url(prepared.url), status)
         if observe is not None:
-            observe(Event(Event.RESPONSE, request=prepared, response=response, attempt=attempt))
+            started = response._started
+            duration: float | None
+            if started is not None:  # a streamed body, still to be read: its end is an event
+                response._on_end = sender.body_ended
+                duration = perf_counter() - started
+            else:
+                duration = response._elapsed
+            observe(
+                Event(
+                    Event.RESPONSE,
+                    request=prepared,
+                    response=response,
+                    attempt=attempt,
+                    duration=duration,
+                )
+            )
         if status < 300:
             return response
 
@@ -233,6 +282,25 @@ def send_flow(
 
 #: What the auth provider's Calls name, in the sync driver's error for an async provider.
 _AUTH = "the auth provider"
+
+
+def _prepared_authorization(sender: Sender, request: Request) -> PluginError:
+    """The error for a ``replicate_prepare_request`` hook that set (or removed) Authorization."""
+    hooks = ", ".join(_describe_hook(prepare) for prepare in sender.preparers)
+    return PluginError(
+        f"a replicate_prepare_request hook changed the Authorization header of {request.method} "
+        f"{redact_url(request.url)}: credentials come from the auth provider (auth=, or a "
+        "plugin's replicate_auth_provider), which the client sends only to the API's origin and "
+        f"its auth allowlist, never from a prepare hook (the hooks: {hooks})"
+    )
+
+
+def _describe_hook(fn: Callable[..., Any]) -> str:
+    fn = getattr(fn, "__wrapped__", fn)
+    owner = getattr(fn, "__self__", None)
+    if owner is not None:
+        return f"{type(owner).__name__}.{getattr(fn, '__name__', '?')}"
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__name__', '?')}"
 
 
 def _retry_delay(

@@ -21,11 +21,33 @@ added to a hook later without breaking it.
 **One-answer hooks** (auth, retry policy) are not decided by pluggy's load order. The core asks,
 in this order, and the first to answer (return something other than None) wins:
 
-1. an explicit constructor argument (``bearer_token=``/``auth=``, ``retry_policy=``);
+1. an explicit constructor argument (``auth=``, ``retry_policy=``; for auth, after ``auth=``:
+   an ``Authorization`` in ``default_headers``, then ``bearer_token=``, as in v2).
+   ``auth="<entry-point name>"`` asks that installed plugin alone (it must answer);
 2. the client's own ``plugins=``, earliest in the list first;
 3. installed plugins: if two answer, that is a :class:`~replicate.PluginError` naming both,
-   unless ``REPLICATE_AUTH=<entry-point name>`` / ``REPLICATE_RETRY_POLICY=<name>`` picks one;
+   unless ``REPLICATE_AUTH=<entry-point name>`` / ``REPLICATE_RETRY_POLICY=<name>`` picks one
+   (then that plugin alone is asked, and it must answer);
 4. the built-ins (token auth, the default retry policy).
+
+A plugin named (by ``auth=`` or the variable) that passes, or does not implement the hook, is a
+:class:`~replicate.PluginError` saying which; a name that is no loaded plugin is a PluginError
+that is also a ValueError (as an unknown transport name is), listing the installed plugins that
+implement the hook and saying so when the name is installed but not allowed by
+``REPLICATE_PLUGINS`` or failed to load. What answers is checked as the constructor argument
+is: an auth provider without ``auth_headers``, or a retry policy without ``retry_delay``, is a
+TypeError naming the plugin.
+
+The credentials of a request come from that one auth provider and nowhere else. An
+``Authorization`` in ``default_headers`` is such a provider, ranked with the constructor
+arguments (1.): no auth plugin is asked then, by design (it is sent, like the token, only to the
+API's origin and its allowlist). What is refused instead: ``auth=`` together with
+``bearer_token=`` or an ``Authorization`` default header is a ValueError (one of them would be
+ignored); and a ``replicate_prepare_request`` hook that sets, changes or removes
+``Authorization`` is a :class:`~replicate.PluginError` at that request, unsent, since its header
+would go to every host while the provider's go only to the API's origin and its allowlist.
+An ``Authorization`` passed to one call (``client.get(url, headers={"Authorization": ...})``)
+is the caller's own choice: it is sent as given and the provider is not asked for that request.
 
 **Collect-all hooks** (prepare, observe, file hosts) call every implementation in this order:
 those marked ``tryfirst``, then the rest, then ``trylast``; within each group built-ins first,
@@ -78,14 +100,31 @@ def replicate_register_transports(register: Callable[..., None]) -> None:
     ``register(name, factory, *, sync=True, async_=False)`` for each transport the plugin offers:
     ``factory(config: ClientConfig)`` returns an object implementing
     :class:`replicate.SyncTransport` (``sync=True``) or :class:`replicate.AsyncTransport`
-    (``async_=True``; give one name per colour when a library offers both). The return value is
-    ignored. ``Replicate`` uses sync transports only (an async-only name is a ValueError);
-    ``AsyncReplicate`` awaits an async one, and drives a sync one from worker threads.
+    (``async_=True``). When a library offers both, one name can carry both colours: register
+    it twice, a sync factory (``sync=True``) and an async one (``sync=False, async_=True``), and
+    each client makes the one of its colour (``"httpx"`` does). The return value is ignored.
+    ``Replicate`` uses sync transports only (an async-only name is a ValueError);
+    ``AsyncReplicate`` awaits an async one, and drives a sync one from worker threads. A factory
+    is called when a client choosing its name is built, and what it returns is checked then, as
+    a ``transport=`` object is: anything but a transport of the colour registered (None, say) is
+    a :class:`~replicate.PluginError` naming the transport and the plugin.
+
+    What a transport must do (errors and ``request_sent``, short and streamed bodies, stale
+    keep-alive connections, ``close``, repeated headers, Content-Encoding, pickling) is written
+    in :class:`replicate.SyncTransport` and :class:`replicate.AsyncTransport`, and checked by the
+    suites in :mod:`replicate.testing.contract`; :class:`replicate.testing.MockTransport` stands
+    in for one in tests.
+
+    The factory of the name ``"httpx"`` is also called as ``factory(config, http_client=...)``
+    when a client is built with v2's ``http_client=`` keyword (an ``httpx.Client``, or an
+    ``httpx.AsyncClient`` for ``AsyncReplicate``): it returns a transport sending through that
+    client, which stays the caller's to close.
 
     The transport a client uses is chosen deliberately, never by load order: an explicit
     ``transport=`` (a registered name or a transport object) wins, then the ``REPLICATE_TRANSPORT``
     environment variable, then the built-in ``"urllib3"``. An unknown name is a ValueError that
-    lists the registered ones. Two plugins registering the same name is a PluginError.
+    lists the registered ones. Two plugins registering the same name (or one plugin the same
+    name twice for one colour) is a PluginError.
 
     If it raises, the plugin is treated as broken: skipped with a warning (an error under
     ``REPLICATE_STRICT_PLUGINS=1``).
@@ -93,10 +132,13 @@ def replicate_register_transports(register: Callable[..., None]) -> None:
 
 
 @hookspec(firstresult=True)
-def replicate_auth_provider(config: ClientConfig) -> AuthProvider | None:
+def replicate_auth_provider(config: ClientConfig, chosen: bool) -> AuthProvider | None:
     """Supply the object that authenticates requests, or None to pass.
 
     Fires once per client, while it is built (a one-answer hook; see the precedence above).
+    ``chosen`` is True when the user named this plugin (``Replicate(auth="<entry-point name>")``
+    or ``REPLICATE_AUTH=<name>``): a plugin that passes when it is not set up should then answer
+    anyway, or raise an error saying what is missing (passing is an error then).
     Return an object with ``auth_headers(request) -> Mapping[str, str]`` and, optionally,
     ``refresh(request, response) -> bool`` (called once on a 401 with the request as sent, its
     own headers included: return True to have the request sent again with fresh headers). The
@@ -117,16 +159,33 @@ def replicate_auth_provider(config: ClientConfig) -> AuthProvider | None:
     exception), which propagates to the caller unchanged, the request unsent; so does an
     exception raised by ``refresh``, the 401 then not resent.
 
-    The body, for a provider that signs it: on every attempt, the first and each resend (a
-    retry, a redirect, a refresh), ``auth_headers`` sees ``request.content`` at its start. Bytes
-    can be read as they are; a seekable file may be read (the core seeks it back to its start
-    after ``auth_headers`` returns, before it is sent); a re-iterable body (a list, the multipart
-    body of ``files.create``) starts over each time it is iterated. A one-shot body, an iterator
-    (``iter(body) is body``) or a file whose ``seekable()`` is False, is consumed by reading it:
-    a provider must leave it unread. Such a body is sent once and never again: after a 401,
-    ``refresh`` is still called (so later requests get the fresh credentials), but if it returns
-    True the request is not resent and the caller gets :class:`~replicate.BodyNotReplayableError`
-    (with the 401 as ``response``).
+    What ``auth_headers(request)`` receives: the request of this attempt as it will be sent,
+    less the headers the provider returns. ``request.method`` and ``request.url`` (query
+    included, as sent) are final; ``request.headers`` hold the core's and the prepare hooks'
+    (the transport may add ``Host``, ``Content-Length``, ``Accept-Encoding`` and the like:
+    sign only headers you set or the core documents). ``request.content`` is the body, one of:
+    None; ``bytes`` (a ``json=`` body is its encoded bytes); a binary file; an iterable of
+    ``bytes`` chunks (a list, a generator, or the multipart body that ``files.create`` and
+    file inputs upload, which re-reads its file each time it is iterated).
+
+    To sign the body, read it with :func:`replicate.auth.body_bytes` or
+    :func:`~replicate.auth.body_digest` (``async def auth_headers``:
+    :func:`~replicate.auth.abody_bytes`, :func:`~replicate.auth.abody_digest`, which read files
+    in a worker thread): whatever the body is, they return exactly the bytes the transport will
+    send, read without consuming them, on every attempt, the first and each resend (a retry, a
+    redirect, a refresh), since the core puts the body back at its start before each
+    (``auth_headers`` sees a file at its start; a file is sought back once more after
+    ``auth_headers`` returns, before it is sent). A one-shot body, an iterator
+    (``iter(body) is body``) or a file whose ``seekable()`` is False, would be consumed by
+    reading it: those functions raise :class:`~replicate.BodyNotReplayableError` for it (the
+    request unsent), and a provider reading ``request.content`` itself must leave it unread.
+    Such a body is sent once and never again: after a 401, ``refresh`` is still called (so
+    later requests get the fresh credentials), but if it returns True the request is not resent
+    and the caller gets :class:`~replicate.BodyNotReplayableError` (with the 401 as
+    ``response``).
+
+    What the hook returns is checked as ``auth=`` is: without a callable ``auth_headers`` (or
+    with a ``refresh`` that is not callable) it is a TypeError naming the plugin.
 
     If the hook itself raises, building the client fails with that error.
     """
@@ -154,6 +213,9 @@ def replicate_prepare_request(request: Request, config: ClientConfig) -> None:
     headers and before auth is added (so a plugin never sees the token). The body is at its start,
     as for ``auth_headers`` (see :func:`replicate_auth_provider`). Modify ``request`` in
     place (``request.headers[...] = ...``, ``request.extensions``); the return value is ignored.
+    It may not set, change or remove ``Authorization``: credentials are the auth provider's (see
+    the precedence above), and such a request is not sent but refused with a
+    :class:`~replicate.PluginError` naming the prepare hooks.
 
     If it raises, the request is not sent and the exception propagates to the caller.
     """
@@ -163,14 +225,47 @@ def replicate_prepare_request(request: Request, config: ClientConfig) -> None:
 def replicate_observe(event: Event) -> None:
     """Watch what the client does: for logging, metrics, tracing and progress display.
 
-    Fires for each :class:`replicate.Event`: ``request`` (an attempt is about to be sent),
-    ``response`` (a response arrived), ``error`` (an attempt failed at the network level),
-    ``retry`` (the core will sleep ``event.delay`` seconds and try again), ``redirect``, and
-    ``prediction`` (a new state of a prediction that ``run``/``use``/``stream`` waits on, in
-    ``event.data``). Read-only: the return value is ignored, and an
-    exception in an observer is logged on the ``replicate`` logger and otherwise ignored. The
-    response of a streamed request (``stream=True``) arrives with its body unread, for the
-    caller to read: its ``content`` raises :class:`~replicate.ResponseNotRead`.
+    Fires for each :class:`replicate.Event`, whose ``kind`` is one of:
+
+    - ``request``: an attempt is about to be sent (``request``, ``attempt``: 0 for the first,
+      1 for the first retry...). The request never carries the credentials;
+    - ``response``: a response arrived (``response``; ``duration``: seconds from sending to the
+      whole response, or to its headers when the body is streamed);
+    - ``response_end``: the body of a streamed response (one whose ``response`` event saw
+      ``response.is_stream_consumed`` False: ``stream=True`` requests, downloads, SSE streams)
+      has ended, once, however it ended: ``data`` is ``"complete"`` (read to its end),
+      ``"error"`` (reading it failed: ``error`` holds the exception) or ``"closed"`` (closed, or
+      abandoned, before its end, including by the core before a retry or a redirect);
+      ``duration`` is the seconds from sending to that end (``response.elapsed``). It fires
+      where the body ends: in the thread, or the task, reading it. A body the caller never reads
+      nor closes never ends;
+    - ``error``: an attempt failed at the network level (``error``, an
+      :class:`~replicate.APIConnectionError`; ``duration``: seconds until it failed);
+    - ``retry``: the core will sleep ``delay`` seconds and try again (``response`` or
+      ``error``: why);
+    - ``redirect``: a redirect is followed (``data``: the new URL);
+    - ``prediction``: a new state of a prediction that ``run``/``use``/``stream`` waits on
+      (``data``, a :class:`~replicate.types.Prediction`);
+    - ``run``: a ``run()``, ``use()`` function call or ``stream()`` ended, however it ended
+      (success, a model error, a timeout, an interrupt, the consumer of a stream stopping):
+      ``data`` is a ``replicate._events.RunInfo`` (``model``, ``version``, ``deployment``,
+      ``id``, ``status``: the last known, ``prediction``: the last state seen), ``error`` the
+      exception it raised (None for a stream whose consumer stopped), ``duration`` the seconds
+      from the create to the end. The input is never part of it.
+
+    An attempt therefore ends with ``error``, or with ``response`` (a body read already), or
+    with ``response_end`` (a streamed body); request, response and error events of one attempt
+    share the same ``request`` object, which ``response.request`` is too.
+
+    ``event.client`` names the client an event came from: its ``client_id`` (``"client-1"``...,
+    numbered as clients are built in the process; a ``with_options`` copy keeps the id of the
+    client it was made from). It is an opaque string, never derived from the token.
+
+    Read-only: the return value is ignored, and an exception in an observer is logged on the
+    ``replicate`` logger and otherwise ignored. The response of a streamed request
+    (``stream=True``) arrives with its body unread, for the caller to read: its ``content``
+    raises :class:`~replicate.ResponseNotRead`. With no observer registered none of this costs
+    anything: no event is built.
     """
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from conftest import TOKEN
@@ -14,6 +13,7 @@ from werkzeug import Request as WRequest
 
 import replicate
 from replicate._auth import DEFAULT_AUTH_HOSTS, AuthScope, TokenAuth, token_from_cog
+from replicate.testing import MockTransport
 
 ENV_TOKEN = "r8_EnvTokenForAuthTests4242"
 COG_TOKEN = "r8_CogScopeToken1111"
@@ -184,21 +184,13 @@ def test_scope_for_custom_base_url_on_a_port() -> None:
 
 
 def test_allowlisted_host_gets_token_through_client() -> None:
-    seen: list[Any] = []
-
-    class Fake:
-        def send(self, request: Any, *, timeout: Any, stream: bool = False) -> replicate.Response:
-            seen.append((request.url, request.headers.get("authorization")))
-            return replicate.Response(200, headers=replicate.Headers(), content=b"")
-
-        def close(self) -> None:
-            pass
-
-    with replicate.Replicate(bearer_token=TOKEN, transport=Fake()) as c:
+    mock = MockTransport(lambda request: replicate.Response(200, headers={}, content=b""))
+    with replicate.Replicate(bearer_token=TOKEN, transport=mock) as c:
         c.get("https://stream.replicate.com/v1/streams/x")
         c.get("https://replicate.delivery/pbxt/out.png")
         c.get("http://stream.replicate.com/v1/streams/x")
         c.get("/predictions")
+    seen = [(r.url, r.headers.get("authorization")) for r in mock.requests]
     assert seen == [
         ("https://stream.replicate.com/v1/streams/x", f"Bearer {TOKEN}"),
         ("https://replicate.delivery/pbxt/out.png", None),

@@ -21,6 +21,7 @@ from werkzeug import Request as WRequest
 
 import replicate
 from replicate import FileOutput, get_path_url, hookimpl
+from replicate.testing import MockTransport
 
 API = "https://api.example.test/v1"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -43,14 +44,11 @@ def delivery(httpserver_ipv4: HTTPServer) -> HTTPServer:
 def offline() -> Iterator[replicate.Replicate]:
     """A client whose transport refuses to send anything: decoding and data: URLs only."""
 
-    class NoNetwork:
-        def send(self, request: Any, *, timeout: Any, stream: bool = False) -> Any:
-            raise AssertionError(f"unexpected request to {request.url}")
+    def no_network(request: replicate.Request) -> replicate.Response:
+        raise AssertionError(f"unexpected request to {request.url}")
 
-        def close(self) -> None:
-            pass
-
-    with replicate.Replicate(bearer_token=TOKEN, base_url=API, transport=NoNetwork()) as c:
+    transport = MockTransport(no_network)
+    with replicate.Replicate(bearer_token=TOKEN, base_url=API, transport=transport) as c:
         yield c
 
 

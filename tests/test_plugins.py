@@ -642,6 +642,8 @@ def test_explicit_transport_ignores_unknown_environment(
 def test_unknown_transport_lists_installed_ones(
     httpserver: HTTPServer, recording: Any, monkeypatch: pytest.MonkeyPatch, via: str
 ) -> None:
+    # Only the recording plugin loads: the repository's own replicate-httpx may be installed.
+    monkeypatch.setenv("REPLICATE_PLUGINS", "rec")
     kwargs: dict[str, Any] = {}
     if via == "argument":
         kwargs["transport"] = "httpx"

@@ -30,6 +30,7 @@ from replicate._response import (
 )
 from replicate.pagination import SyncPage
 from replicate.resources._base import Resource
+from replicate.testing import MockTransport
 from replicate.types import File, Prediction
 
 PREDICTION = {"id": "p1", "status": "succeeded", "input": {}, "output": "hi"}
@@ -294,18 +295,12 @@ def test_elapsed_of_a_streamed_body_closed_unread(
 
 
 def test_http_version_comes_from_the_transport() -> None:
-    class Http2:
-        def send(self, request: Any, *, timeout: Any, stream: bool = False) -> Any:
-            body = json.dumps(PREDICTION).encode()
-            headers = replicate.Headers({"Content-Type": "application/json"})
-            return replicate.Response(
-                200, headers=headers, content=body, request=request, http_version="HTTP/2"
-            )
+    def http2(request: replicate.Request) -> replicate.Response:
+        body = json.dumps(PREDICTION).encode()
+        headers = {"Content-Type": "application/json"}
+        return replicate.Response(200, headers=headers, content=body, http_version="HTTP/2")
 
-        def close(self) -> None:
-            pass
-
-    with replicate.Replicate(bearer_token=TOKEN, transport=Http2()) as c:
+    with replicate.Replicate(bearer_token=TOKEN, transport=MockTransport(http2)) as c:
         raw = c.with_raw_response.predictions.get("p1")
     assert raw.http_version == "HTTP/2"
     assert raw.elapsed >= datetime.timedelta(0)

@@ -1,0 +1,413 @@
+"""A native ``asyncio`` transport for ``replicate.AsyncReplicate``, over aiohttp.
+
+Installed, it registers the async transport ``"aiohttp"``::
+
+    async with replicate.AsyncReplicate(transport="aiohttp") as client:
+        prediction = await client.predictions.get(prediction_id="...")
+
+One ``aiohttp.ClientSession`` per client, made inside the running event loop on the first
+request and closed with the client (``await client.close()`` or ``async with``). Like every
+aiohttp session it belongs to that event loop: using the client from another loop is a
+RuntimeError saying so (``AsyncReplicate`` checks; ``loop_bound = True``).
+
+``AiohttpTransport(session=my_session)`` sends through a session of your own instead, with its
+connector, TLS settings, proxies, ``trust_env`` and default headers as you set them; the
+transport never closes it.
+
+Every send is one exchange (``allow_redirects=False``); the SDK's core does the retries,
+redirects and auth. Bodies are decoded of their Content-Encoding (``auto_decompress``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import ssl
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import aiohttp
+
+from replicate import Headers, Request, Response, Timeout, hookimpl
+
+try:  # public once the core exports it
+    from replicate import connection_error  # type: ignore[attr-defined]
+except ImportError:
+    from replicate._http import connection_error
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from replicate import ClientConfig
+
+__all__ = ["AiohttpTransport", "replicate_register_transports"]
+
+log = logging.getLogger("replicate")
+
+#: Connections open at once, at least (aiohttp's default limit): ``pool_maxsize`` if larger.
+DEFAULT_LIMIT = 100
+# aiohttp 3.10 split ServerTimeoutError into connect and read timeouts.
+_ConnectTimeout: Any = getattr(aiohttp, "ConnectionTimeoutError", None)
+
+
+class AiohttpTransport:
+    """A :class:`replicate.AsyncTransport` over one :class:`aiohttp.ClientSession`.
+
+    ``session``: a session of your own, used as it is and never closed by the transport (then
+    ``verify``, ``proxy``, ``limit`` and ``trust_env`` may not be given: set them on the
+    session). Without one, the transport makes its own in the event loop of its first send:
+    ``verify`` (True, False, a CA bundle path or an ``ssl.SSLContext``), ``proxy`` (one proxy
+    URL for every request; None: ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY``, unless
+    ``trust_env`` is False), at most ``limit`` connections open at once.
+    """
+
+    name = "aiohttp"
+    #: The session belongs to the event loop it was made in.
+    loop_bound = True
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
+        proxy: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        trust_env: bool = True,
+    ) -> None:
+        if session is not None:
+            if not isinstance(session, aiohttp.ClientSession):
+                raise TypeError(
+                    f"session must be an aiohttp.ClientSession, not {type(session).__name__}"
+                )
+            if verify is not True or proxy is not None or limit != DEFAULT_LIMIT or not trust_env:
+                raise TypeError(
+                    "AiohttpTransport(session=...) uses the session's own settings: set TLS, "
+                    "proxies and limits on the session and its connector instead"
+                )
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit must be a positive integer, got {limit!r}")
+        self._session = session
+        self.owns_session = session is None
+        self._ssl = _ssl_param(verify)
+        self._proxy = proxy
+        self._limit = limit
+        # Environment proxies are looked up here, not through aiohttp's trust_env, which would
+        # also read ~/.netrc on every request (in a thread) and clash with the SDK's auth.
+        self._env_proxies = (
+            urllib.request.getproxies_environment() if trust_env and proxy is None else {}
+        )
+        #: Whether a request may go through a proxy the transport chooses (its own session).
+        self._proxied = self.owns_session and bool(proxy is not None or self._env_proxies)
+        self._proxy_choice: dict[tuple[str, str], str | None] = {}
+        self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
+        self._closed = False
+
+    @classmethod
+    def from_config(cls, config: ClientConfig) -> AiohttpTransport:
+        """The transport ``AsyncReplicate(transport="aiohttp")`` uses: a session of its own with
+        the client's ``verify`` and ``proxy``, at most ``max(100, pool_maxsize)`` connections."""
+        return cls(
+            verify=config.verify, proxy=config.proxy, limit=max(DEFAULT_LIMIT, config.pool_maxsize)
+        )
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The session: yours, or the transport's own once its first send made it."""
+        return self._session
+
+    def _open(self) -> aiohttp.ClientSession:
+        session = self._session
+        if session is None:
+            connector = aiohttp.TCPConnector(limit=self._limit, ssl=self._ssl)
+            session = self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=True,
+                trust_env=False,
+                timeout=aiohttp.ClientTimeout(total=None),
+            )
+        return session
+
+    def _timeout(self, timeout: Timeout, total: float | None) -> aiohttp.ClientTimeout:
+        if total is not None:
+            return aiohttp.ClientTimeout(
+                total=total, sock_connect=timeout.connect, sock_read=timeout.read
+            )
+        key = (timeout.connect, timeout.read)
+        value = self._timeouts.get(key)
+        if value is None:
+            if len(self._timeouts) > 64:
+                self._timeouts.clear()
+            value = self._timeouts[key] = aiohttp.ClientTimeout(
+                total=None, sock_connect=timeout.connect, sock_read=timeout.read
+            )
+        return value
+
+    def _proxy_for(self, url: str) -> str | None:
+        if self._proxy is not None or not self._env_proxies:
+            return self._proxy
+        scheme, _, rest = url.partition("://")
+        host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+        key = (scheme.lower(), host.lower())
+        try:
+            return self._proxy_choice[key]
+        except KeyError:
+            pass
+        proxies = self._env_proxies
+        hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+        if bypass(hostname, proxies):
+            proxy = None
+        else:
+            proxy = proxies.get(key[0]) or proxies.get("all") or None
+            if proxy and "://" not in proxy:
+                proxy = "http://" + proxy
+        if len(self._proxy_choice) > 256:  # downloads from many hosts: keep it bounded
+            self._proxy_choice.clear()
+        self._proxy_choice[key] = proxy
+        return proxy
+
+    async def send(self, request: Request, *, timeout: Timeout, stream: bool = False) -> Response:
+        if self._closed:
+            from replicate import ReplicateError
+
+            raise ReplicateError("this client's transport (aiohttp) is closed")
+        total = None
+        if timeout.deadline is not None and not stream:
+            total = timeout.deadline - time.monotonic()
+            if total <= 0:
+                raise connection_error(
+                    f"The deadline for the request to {_origin(request.url)} passed before it "
+                    "was sent",
+                    request,
+                    sent=False,
+                    timeout=True,
+                )
+        session = self._session or self._open()
+        kwargs: dict[str, Any] = {
+            "headers": request.headers.to_dict(),
+            "allow_redirects": False,
+            "timeout": self._timeout(timeout, total),
+        }
+        content = request.content
+        if content is not None:
+            kwargs["data"] = _body(content)
+        if self._proxied:
+            proxy = self._proxy_for(request.url)
+            if proxy is not None:
+                kwargs["proxy"] = proxy
+        try:
+            resp = await session.request(request.method, request.url, **kwargs)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            _raise_mapped(exc, request, timeout, total)
+        headers = _headers(resp.headers)
+        version = resp.version
+        http_version = "HTTP/1.1" if version is None else _version(version.major, version.minor)
+        if stream:
+            return Response(
+                resp.status,
+                headers=headers,
+                stream=_AiohttpStream(resp, request),
+                request=request,
+                http_version=http_version,
+            )
+        try:
+            body = await resp.read()
+        except asyncio.CancelledError:
+            resp.close()
+            raise
+        except Exception as exc:
+            resp.close()
+            _raise_body_error(exc, request, total)
+        resp.release()
+        return Response(
+            resp.status, headers=headers, content=body, request=request, http_version=http_version
+        )
+
+    async def aclose(self) -> None:
+        """Stop sending; the transport's own session is closed (one of yours is not)."""
+        self._closed = True
+        session = self._session
+        if self.owns_session and session is not None and not session.closed:
+            await session.close()
+
+    def __repr__(self) -> str:
+        return f"AiohttpTransport(owns_session={self.owns_session})"
+
+
+class _AiohttpStream:
+    """The unread body of an aiohttp response: an AsyncByteStream."""
+
+    __slots__ = ("_request", "_resp")
+
+    def __init__(self, resp: aiohttp.ClientResponse, request: Request) -> None:
+        self._resp = resp
+        self._request = request
+
+    async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        """Chunks as they arrive, decoded: with no ``chunk_size``, whatever has arrived (for
+        SSE), else ``chunk_size`` bytes at a time (the last may be shorter)."""
+        content = self._resp.content
+        chunks = content.iter_any() if chunk_size is None else content.iter_chunked(chunk_size)
+        try:
+            async for chunk in chunks:
+                yield chunk
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            _raise_body_error(exc, self._request, None)
+
+    async def aclose(self) -> None:
+        resp = self._resp
+        try:
+            if resp.content.at_eof():
+                resp.release()
+            else:  # a body left unread can't be reused on a keep-alive connection
+                resp.close()
+        except Exception:  # closing must never raise
+            log.debug("error while closing a streamed response", exc_info=True)
+
+
+_VERSIONS = {(1, 1): "HTTP/1.1", (1, 0): "HTTP/1.0", (2, 0): "HTTP/2"}
+
+
+def _version(major: int, minor: int) -> str:
+    return _VERSIONS.get((major, minor)) or f"HTTP/{major}.{minor}"
+
+
+def _keys_are_unique() -> bool:
+    from multidict import CIMultiDict
+
+    return len(CIMultiDict([("a", "1"), ("A", "2")]).keys()) == 1
+
+
+#: Whether a multidict's ``keys()`` holds each name once (multidict 6.1 and later), so that
+#: ``len(keys()) < len()`` tells repeated headers apart cheaply.
+_UNIQUE_KEYS = _keys_are_unique()
+
+
+def _headers(raw: Any) -> Any:
+    """The response headers; repeated ones merged into one comma-separated value, as urllib3
+    and httpx give them (aiohttp's multidict would give the first only)."""
+    if _UNIQUE_KEYS:
+        if len(raw) == len(raw.keys()):  # len() counts every item, keys() each name once
+            return raw  # a case-insensitive mapping already
+    elif len(raw) == len({k.lower() for k in raw}):
+        return raw
+    merged: dict[str, tuple[str, str]] = {}
+    for name, value in raw.items():
+        key = name.lower()
+        seen = merged.get(key)
+        merged[key] = (name, value) if seen is None else (seen[0], f"{seen[1]}, {value}")
+    return Headers(merged.values())
+
+
+def _ssl_param(verify: Any) -> Any:
+    if verify is True:
+        return True
+    if verify is False:
+        return False
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    if isinstance(verify, (str, os.PathLike)):
+        path = os.fspath(verify)
+        if os.path.isdir(path):
+            return ssl.create_default_context(capath=path)
+        return ssl.create_default_context(cafile=path)
+    raise TypeError(
+        f"verify must be True, False, a CA bundle path or an ssl.SSLContext, not {verify!r}"
+    )
+
+
+def _body(content: Any) -> Any:
+    if isinstance(content, (bytes, bytearray)) or hasattr(content, "read"):
+        return content
+    return _chunks(content)
+
+
+async def _chunks(content: Iterable[bytes]) -> AsyncIterator[bytes]:
+    """A sync iterable of chunks as the async generator aiohttp streams."""
+    for chunk in content:
+        yield bytes(chunk)
+
+
+def _raise_mapped(
+    exc: Exception, request: Request, timeout: Timeout, total: float | None
+) -> NoReturn:
+    """Raise the SDK's error for what aiohttp raised; anything else is raised as it is."""
+    origin = _origin(request.url)
+    if isinstance(exc, aiohttp.ClientConnectorError) or (
+        _ConnectTimeout is not None and isinstance(exc, _ConnectTimeout)
+    ):
+        timed_out = isinstance(exc, asyncio.TimeoutError) or isinstance(
+            getattr(exc, "os_error", None), (asyncio.TimeoutError, TimeoutError)
+        )
+        raise connection_error(
+            f"Could not connect to {origin}: {exc}", request, sent=False, timeout=timed_out
+        ) from exc
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        if _ConnectTimeout is None and str(exc).startswith("Connection timeout"):
+            raise connection_error(  # aiohttp < 3.10
+                f"Could not connect to {origin}: timed out", request, sent=False, timeout=True
+            ) from exc
+        raise connection_error(
+            f"Timed out reading from {origin} (read timeout {timeout.read} s)",
+            request,
+            sent=True,
+            timeout=True,
+        ) from exc
+    if isinstance(exc, asyncio.TimeoutError):
+        raise (
+            _past_deadline(request)
+            if total is not None
+            else connection_error(
+                f"Timed out talking to {origin}", request, sent=True, timeout=True
+            )
+        ) from exc
+    if isinstance(exc, (aiohttp.ClientError, OSError)) and not isinstance(exc, ValueError):
+        raise connection_error(
+            f"Connection to {origin} failed: {exc or type(exc).__name__}", request, sent=True
+        ) from exc
+    raise exc
+
+
+def _raise_body_error(exc: Exception, request: Request, total: float | None) -> NoReturn:
+    origin = _origin(request.url)
+    if isinstance(exc, asyncio.TimeoutError):
+        if total is not None and not isinstance(exc, aiohttp.ServerTimeoutError):
+            raise _past_deadline(request) from exc
+        raise connection_error(
+            f"Timed out reading the body from {origin}", request, sent=True, timeout=True
+        ) from exc
+    if isinstance(exc, (aiohttp.ClientError, OSError)):
+        raise connection_error(
+            f"Connection to {origin} broke while reading the body: {exc or type(exc).__name__}",
+            request,
+            sent=True,
+        ) from exc
+    raise exc
+
+
+def _past_deadline(request: Request) -> Exception:
+    return connection_error(
+        f"The exchange with {_origin(request.url)} did not finish by its deadline (a run's "
+        "timeout=); its connection was closed",
+        request,
+        sent=True,
+        timeout=True,
+    )
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0].rsplit('@', 1)[-1]}"
+
+
+@hookimpl
+def replicate_register_transports(register: Callable[..., None]) -> None:
+    register("aiohttp", AiohttpTransport.from_config, sync=False, async_=True)
