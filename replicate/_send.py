@@ -158,7 +158,9 @@ def send_flow(
     while True:
         if resend is not None:
             replay.rewind(prepared, resend, last)
-        prepared = request.copy()
+        # The hooks get a copy to change; without hooks nothing changes the request, and the
+        # credentials go on a copy of their own (below).
+        prepared = request.copy() if sender.preparers else request
         if sender.preparers:
             for prepare in sender.preparers:
                 prepare(request=prepared, config=sender.config)

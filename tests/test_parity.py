@@ -10,7 +10,7 @@ saw) and runs under both ``runner`` params, asserting the same expected values; 
 runs every scenario on both clients in one test and compares everything they observed.
 
 The servers are on 127.0.0.1 only: ``tserver`` (conftest.py) is the API, a second threaded
-server is another origin (a file host, a redirect target), ``ScriptServer`` (test_stream.py)
+server is another origin (a file host, a redirect target), ``ScriptServer`` (replicate.testing)
 scripts the event streams and ``SlowServer`` (test_retries.py) answers too late.
 """
 
@@ -20,7 +20,6 @@ import asyncio
 import inspect
 import io
 import json
-import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -32,7 +31,7 @@ from test_inputs import FilesAPI, file_url
 from test_pagination import _three_pages
 from test_retries import SlowServer
 from test_run import VERSION, json_response, prediction, requests_to, sequence
-from test_stream import DONE, PID, PRED_PATH, STREAM_PATH, ScriptServer, _serve, event, sse
+from test_stream import DONE, PID, PRED_PATH, STREAM_PATH, event, sse
 from test_stream import json_response as script_json
 from test_stream import prediction as script_prediction
 from werkzeug import Request as WRequest
@@ -40,6 +39,7 @@ from werkzeug import Request as WRequest
 import replicate
 from replicate import AsyncFileOutput, FileOutput
 from replicate.pagination import AsyncPage, SyncPage
+from replicate.testing import ScriptServer, refused_port
 
 MODES = ["sync", "async"]
 CREATE_PATH = "/v1/models/acme/hello/predictions"
@@ -171,10 +171,9 @@ class Runner:
     # --- more servers -------------------------------------------------------------------------
 
     def script(self) -> ScriptServer:
-        """A new scripted server (test_stream.py's), stopped when the test ends."""
-        serving = _serve()
-        server = next(serving)
-        self.cleanups.append(lambda: next(serving, None))
+        """A new scripted server (``replicate.testing``'s), stopped when the test ends."""
+        server = ScriptServer().start()
+        self.cleanups.append(server.close)
         return server
 
     def slow(self, delay: float) -> SlowServer:
@@ -186,15 +185,6 @@ class Runner:
     def close(self) -> None:
         while self.cleanups:
             self.cleanups.pop()()
-
-
-def refused_port() -> int:
-    """A loopback port nothing listens on: connecting is refused at once."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port: int = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 def seen(server: HTTPServer) -> list[tuple[str, str]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import random
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from pytest_httpserver import HTTPServer
 import replicate
 from replicate import Event, Headers, Request, Response, Timeout
 from replicate._retry import RETRY_STATUSES, parse_retry_after
+from replicate.testing import refused_port
 
 IDEMPOTENT = ["GET", "PUT", "DELETE", "QUERY"]
 NOT_IDEMPOTENT = ["POST", "PATCH"]
@@ -54,11 +54,7 @@ class Recorder:
 @pytest.fixture
 def closed_port() -> int:
     """A loopback port with nothing listening on it: connecting is refused at once."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port: int = sock.getsockname()[1]
-    sock.close()
-    return port
+    return refused_port()
 
 
 class SlowServer:

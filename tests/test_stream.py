@@ -1,20 +1,19 @@
 """Streaming a prediction over Server-Sent Events: ``client.predictions.stream`` and the flow.
 
-A small scripted HTTP/1.1 server on 127.0.0.1 plays both the API and the stream host: each path
-has a queue of responders (the last one repeats), and each responder controls the socket
-(chunked or close-delimited bodies, flushes between writes, cutting the connection mid-event).
+A scripted HTTP/1.1 server on 127.0.0.1 (``replicate.testing.servers.ScriptServer``) plays both
+the API and the stream host: each path has a queue of responders (the last one repeats), and each
+responder controls the socket (chunked or close-delimited bodies, flushes between writes, cutting
+the connection mid-event).
 """
 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,121 +24,14 @@ from replicate import _stream
 from replicate._deadline import Deadline
 from replicate._drivers import iter_sync
 from replicate._stream import stream_events_flow
+from replicate.testing.servers import PREDICTION_ID, Handler, ScriptServer, json_response
+from replicate.testing.servers import sse_event as event
+from replicate.testing.servers import stream_response as sse
 from replicate.types import Prediction
 
-PID = "ufawqhfynnddngldkgtslldrkq"
+PID = PREDICTION_ID
 PRED_PATH = f"/v1/predictions/{PID}"
 STREAM_PATH = f"/stream/{PID}"
-
-Responder = Callable[["_Handler"], None]
-
-
-class ScriptServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.routes: dict[str, list[Responder]] = {}
-        self.requests: list[tuple[str, dict[str, str]]] = []
-        self.stop = threading.Event()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}{path}"
-
-    def route(self, path: str, *responders: Responder) -> None:
-        self.routes[path] = list(responders)
-
-    def hits(self, path: str) -> list[dict[str, str]]:
-        return [headers for p, headers in self.requests if p == path]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: ScriptServer
-
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        self.server.requests.append((path, {k.lower(): v for k, v in self.headers.items()}))
-        queue = self.server.routes.get(path)
-        if not queue:
-            json_response({"detail": "not found"}, status=404)(self)
-            return
-        responder = queue.pop(0) if len(queue) > 1 else queue[0]
-        responder(self)
-
-    def cut(self) -> None:
-        """Drop the connection at once (no end of body)."""
-        self.close_connection = True
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def json_response(obj: Any, status: int = 200) -> Responder:
-    body = json.dumps(obj).encode()
-
-    def respond(h: _Handler) -> None:
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
-
-    return respond
-
-
-def sse(
-    *writes: bytes,
-    end: str = "finish",
-    chunked: bool = True,
-    content_type: str = "text/event-stream",
-    pause: float = 0.0,
-) -> Responder:
-    """An event-stream response written in ``writes`` pieces, flushed one by one.
-
-    ``end``: "finish" ends the body properly; "cut" drops the connection (mid-body when
-    chunked: the transport reports a broken connection; close-delimited: the body just ends);
-    "hang" keeps the connection open, silent, until the test ends.
-    """
-
-    def respond(h: _Handler) -> None:
-        h.send_response(200)
-        h.send_header("Content-Type", content_type)
-        if chunked:
-            h.send_header("Transfer-Encoding", "chunked")
-        else:
-            h.send_header("Connection", "close")
-            h.close_connection = True
-        h.end_headers()
-        h.wfile.flush()
-        for data in writes:
-            h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
-            h.wfile.flush()
-            if pause:
-                time.sleep(pause)
-        if end == "hang":
-            h.server.stop.wait(10)
-            h.cut()
-        elif end == "cut":
-            h.cut()
-        elif chunked:
-            h.wfile.write(b"0\r\n\r\n")
-
-    return respond
-
-
-def event(name: str, data: str, id: str | None = None, crlf: bool = False) -> bytes:
-    lines = [f"event: {name}"]
-    if id is not None:
-        lines.append(f"id: {id}")
-    lines.extend(f"data: {line}" for line in data.split("\n"))
-    eol = "\r\n" if crlf else "\n"
-    return (eol.join(lines) + eol + eol).encode()
-
 
 DONE = event("done", "{}", "1690212292:done")
 
@@ -168,26 +60,15 @@ def prediction(
 
 @pytest.fixture
 def server() -> Iterator[ScriptServer]:
-    yield from _serve()
+    with ScriptServer() as s:
+        yield s
 
 
 @pytest.fixture
 def other() -> Iterator[ScriptServer]:
     """A second origin (another loopback port)."""
-    yield from _serve()
-
-
-def _serve() -> Iterator[ScriptServer]:
-    s = ScriptServer()
-    thread = threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
+    with ScriptServer() as s:
         yield s
-    finally:
-        s.stop.set()
-        s.shutdown()
-        s.server_close()
 
 
 @pytest.fixture
@@ -559,7 +440,7 @@ def test_stopping_early_closes_the_stream(
 ) -> None:
     closed = threading.Event()
 
-    def endless(h: _Handler) -> None:
+    def endless(h: Handler) -> None:
         h.send_response(200)
         h.send_header("Content-Type", "text/event-stream")
         h.send_header("Transfer-Encoding", "chunked")

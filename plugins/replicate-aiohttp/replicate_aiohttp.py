@@ -21,22 +21,15 @@ redirects and auth. Bodies are decoded of their Content-Encoding (``auto_decompr
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import ssl
-import time
-import urllib.request
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import aiohttp
 
-from replicate import Headers, Request, Response, Timeout, hookimpl
-
-try:  # public once the core exports it
-    from replicate import connection_error  # type: ignore[attr-defined]
-except ImportError:
-    from replicate._http import connection_error
+from replicate import Request, Response, Timeout, connection_error, hookimpl
+from replicate.transports import helpers
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,8 +37,6 @@ if TYPE_CHECKING:
     from replicate import ClientConfig
 
 __all__ = ["AiohttpTransport", "replicate_register_transports"]
-
-log = logging.getLogger("replicate")
 
 #: Connections open at once, at least (aiohttp's default limit): ``pool_maxsize`` if larger.
 DEFAULT_LIMIT = 100
@@ -87,21 +78,16 @@ class AiohttpTransport:
                     "AiohttpTransport(session=...) uses the session's own settings: set TLS, "
                     "proxies and limits on the session and its connector instead"
                 )
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"limit must be a positive integer, got {limit!r}")
+        self._limit = helpers.check_positive("limit", limit)
         self._session = session
         self.owns_session = session is None
-        self._ssl = _ssl_param(verify)
-        self._proxy = proxy
-        self._limit = limit
+        # aiohttp's own default for True.
+        self._ssl = True if verify is True else helpers.ssl_context(verify)
         # Environment proxies are looked up here, not through aiohttp's trust_env, which would
         # also read ~/.netrc on every request (in a thread) and clash with the SDK's auth.
-        self._env_proxies = (
-            urllib.request.getproxies_environment() if trust_env and proxy is None else {}
-        )
+        self._proxies = helpers.ProxyChoice(proxy, trust_env=trust_env)
         #: Whether a request may go through a proxy the transport chooses (its own session).
-        self._proxied = self.owns_session and bool(proxy is not None or self._env_proxies)
-        self._proxy_choice: dict[tuple[str, str], str | None] = {}
+        self._proxied = self.owns_session and self._proxies.active
         self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
         self._closed = False
 
@@ -146,46 +132,12 @@ class AiohttpTransport:
             )
         return value
 
-    def _proxy_for(self, url: str) -> str | None:
-        if self._proxy is not None or not self._env_proxies:
-            return self._proxy
-        scheme, _, rest = url.partition("://")
-        host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-        key = (scheme.lower(), host.lower())
-        try:
-            return self._proxy_choice[key]
-        except KeyError:
-            pass
-        proxies = self._env_proxies
-        hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
-        if bypass(hostname, proxies):
-            proxy = None
-        else:
-            proxy = proxies.get(key[0]) or proxies.get("all") or None
-            if proxy and "://" not in proxy:
-                proxy = "http://" + proxy
-        if len(self._proxy_choice) > 256:  # downloads from many hosts: keep it bounded
-            self._proxy_choice.clear()
-        self._proxy_choice[key] = proxy
-        return proxy
-
     async def send(self, request: Request, *, timeout: Timeout, stream: bool = False) -> Response:
         if self._closed:
             from replicate import ReplicateError
 
             raise ReplicateError("this client's transport (aiohttp) is closed")
-        total = None
-        if timeout.deadline is not None and not stream:
-            total = timeout.deadline - time.monotonic()
-            if total <= 0:
-                raise connection_error(
-                    f"The deadline for the request to {_origin(request.url)} passed before it "
-                    "was sent",
-                    request,
-                    sent=False,
-                    timeout=True,
-                )
+        total = helpers.time_left(request, None if stream else timeout.deadline)
         session = self._session or self._open()
         kwargs: dict[str, Any] = {
             "headers": request.headers.to_dict(),
@@ -196,7 +148,7 @@ class AiohttpTransport:
         if content is not None:
             kwargs["data"] = _body(content)
         if self._proxied:
-            proxy = self._proxy_for(request.url)
+            proxy = self._proxies.for_url(request.url)
             if proxy is not None:
                 kwargs["proxy"] = proxy
         try:
@@ -205,28 +157,25 @@ class AiohttpTransport:
             raise
         except Exception as exc:
             _raise_mapped(exc, request, timeout, total)
-        headers = _headers(resp.headers)
+        body = None
+        if not stream:
+            try:
+                body = await resp.read()
+            except asyncio.CancelledError:
+                resp.close()
+                raise
+            except Exception as exc:
+                resp.close()
+                _raise_body_error(exc, request, total)
+            resp.release()
         version = resp.version
-        http_version = "HTTP/1.1" if version is None else _version(version.major, version.minor)
-        if stream:
-            return Response(
-                resp.status,
-                headers=headers,
-                stream=_AiohttpStream(resp, request),
-                request=request,
-                http_version=http_version,
-            )
-        try:
-            body = await resp.read()
-        except asyncio.CancelledError:
-            resp.close()
-            raise
-        except Exception as exc:
-            resp.close()
-            _raise_body_error(exc, request, total)
-        resp.release()
         return Response(
-            resp.status, headers=headers, content=body, request=request, http_version=http_version
+            resp.status,
+            headers=_headers(resp.headers),
+            content=body,
+            stream=_AiohttpStream(resp, request) if stream else None,
+            request=request,
+            http_version="HTTP/1.1" if version is None else _version(version.major, version.minor),
         )
 
     async def aclose(self) -> None:
@@ -240,14 +189,11 @@ class AiohttpTransport:
         return f"AiohttpTransport(owns_session={self.owns_session})"
 
 
-class _AiohttpStream:
+class _AiohttpStream(helpers.StreamedBody):
     """The unread body of an aiohttp response: an AsyncByteStream."""
 
-    __slots__ = ("_request", "_resp")
-
-    def __init__(self, resp: aiohttp.ClientResponse, request: Request) -> None:
-        self._resp = resp
-        self._request = request
+    __slots__ = ()
+    _resp: aiohttp.ClientResponse
 
     async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         """Chunks as they arrive, decoded: with no ``chunk_size``, whatever has arrived (for
@@ -264,13 +210,11 @@ class _AiohttpStream:
 
     async def aclose(self) -> None:
         resp = self._resp
-        try:
+        with helpers.quietly("closing a streamed response"):
             if resp.content.at_eof():
                 resp.release()
             else:  # a body left unread can't be reused on a keep-alive connection
                 resp.close()
-        except Exception:  # closing must never raise
-            log.debug("error while closing a streamed response", exc_info=True)
 
 
 _VERSIONS = {(1, 1): "HTTP/1.1", (1, 0): "HTTP/1.0", (2, 0): "HTTP/2"}
@@ -299,113 +243,55 @@ def _headers(raw: Any) -> Any:
             return raw  # a case-insensitive mapping already
     elif len(raw) == len({k.lower() for k in raw}):
         return raw
-    merged: dict[str, tuple[str, str]] = {}
-    for name, value in raw.items():
-        key = name.lower()
-        seen = merged.get(key)
-        merged[key] = (name, value) if seen is None else (seen[0], f"{seen[1]}, {value}")
-    return Headers(merged.values())
-
-
-def _ssl_param(verify: Any) -> Any:
-    if verify is True:
-        return True
-    if verify is False:
-        return False
-    if isinstance(verify, ssl.SSLContext):
-        return verify
-    if isinstance(verify, (str, os.PathLike)):
-        path = os.fspath(verify)
-        if os.path.isdir(path):
-            return ssl.create_default_context(capath=path)
-        return ssl.create_default_context(cafile=path)
-    raise TypeError(
-        f"verify must be True, False, a CA bundle path or an ssl.SSLContext, not {verify!r}"
-    )
+    return helpers.merged_headers(raw.items())
 
 
 def _body(content: Any) -> Any:
     if isinstance(content, (bytes, bytearray)) or hasattr(content, "read"):
         return content
-    return _chunks(content)
-
-
-async def _chunks(content: Iterable[bytes]) -> AsyncIterator[bytes]:
-    """A sync iterable of chunks as the async generator aiohttp streams."""
-    for chunk in content:
-        yield bytes(chunk)
+    return helpers.aiter_chunks(content)
 
 
 def _raise_mapped(
     exc: Exception, request: Request, timeout: Timeout, total: float | None
 ) -> NoReturn:
     """Raise the SDK's error for what aiohttp raised; anything else is raised as it is."""
-    origin = _origin(request.url)
     if isinstance(exc, aiohttp.ClientConnectorError) or (
         _ConnectTimeout is not None and isinstance(exc, _ConnectTimeout)
     ):
         timed_out = isinstance(exc, asyncio.TimeoutError) or isinstance(
             getattr(exc, "os_error", None), (asyncio.TimeoutError, TimeoutError)
         )
-        raise connection_error(
-            f"Could not connect to {origin}: {exc}", request, sent=False, timeout=timed_out
-        ) from exc
+        raise helpers.connect_error(request, str(exc), timeout=timed_out) from exc
     if isinstance(exc, aiohttp.ServerTimeoutError):
         if _ConnectTimeout is None and str(exc).startswith("Connection timeout"):
-            raise connection_error(  # aiohttp < 3.10
-                f"Could not connect to {origin}: timed out", request, sent=False, timeout=True
-            ) from exc
-        raise connection_error(
-            f"Timed out reading from {origin} (read timeout {timeout.read} s)",
-            request,
-            sent=True,
-            timeout=True,
-        ) from exc
+            # aiohttp < 3.10
+            raise helpers.connect_error(request, "timed out", timeout=True) from exc
+        raise helpers.read_timeout_error(request, timeout) from exc
     if isinstance(exc, asyncio.TimeoutError):
         raise (
-            _past_deadline(request)
+            helpers.past_deadline(request)
             if total is not None
             else connection_error(
-                f"Timed out talking to {origin}", request, sent=True, timeout=True
+                f"Timed out talking to {helpers.origin(request.url)}",
+                request,
+                sent=True,
+                timeout=True,
             )
         ) from exc
     if isinstance(exc, (aiohttp.ClientError, OSError)) and not isinstance(exc, ValueError):
-        raise connection_error(
-            f"Connection to {origin} failed: {exc or type(exc).__name__}", request, sent=True
-        ) from exc
+        raise helpers.exchange_error(request, str(exc) or type(exc).__name__) from exc
     raise exc
 
 
 def _raise_body_error(exc: Exception, request: Request, total: float | None) -> NoReturn:
-    origin = _origin(request.url)
     if isinstance(exc, asyncio.TimeoutError):
         if total is not None and not isinstance(exc, aiohttp.ServerTimeoutError):
-            raise _past_deadline(request) from exc
-        raise connection_error(
-            f"Timed out reading the body from {origin}", request, sent=True, timeout=True
-        ) from exc
+            raise helpers.past_deadline(request) from exc
+        raise helpers.body_timeout_error(request) from exc
     if isinstance(exc, (aiohttp.ClientError, OSError)):
-        raise connection_error(
-            f"Connection to {origin} broke while reading the body: {exc or type(exc).__name__}",
-            request,
-            sent=True,
-        ) from exc
+        raise helpers.body_broken_error(request, str(exc) or type(exc).__name__) from exc
     raise exc
-
-
-def _past_deadline(request: Request) -> Exception:
-    return connection_error(
-        f"The exchange with {_origin(request.url)} did not finish by its deadline (a run's "
-        "timeout=); its connection was closed",
-        request,
-        sent=True,
-        timeout=True,
-    )
-
-
-def _origin(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0].rsplit('@', 1)[-1]}"
 
 
 @hookimpl

@@ -21,24 +21,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar
 
 import httpx
 
 import replicate
-from replicate import Request, Response, Timeout
-
-try:
-    from replicate import connection_error
-except ImportError:  # pragma: no cover - a core from before the helper was public
-    from replicate._http import connection_error
+from replicate import Request, Response, Timeout, connection_error
+from replicate.transports import helpers
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from replicate._config import ClientConfig
 
 __all__ = ["AsyncHttpxTransport", "HttpxTransport"]
@@ -47,46 +44,37 @@ __version__ = "0.1.0"
 log = logging.getLogger("replicate")
 
 NAME = "httpx"
-_CHUNK = 64 * 1024
 
 
 # --- the plugin ---------------------------------------------------------------------------------
 
 
-def _sync_factory(config: ClientConfig, *, http_client: Any = None) -> HttpxTransport:
-    """The factory ``Replicate`` calls: a transport over a client of its own made from the
-    config, or over ``http_client`` (an ``httpx.Client``, v2's keyword) when one is given."""
-    if http_client is None:
-        return HttpxTransport.from_config(config)
-    if not isinstance(http_client, httpx.Client):
-        raise TypeError(
-            "Replicate(http_client=...) takes an httpx.Client, not "
-            f"{type(http_client).__name__}"
-            + (" (use it with replicate.AsyncReplicate)" if _is_async(http_client) else "")
-        )
-    return HttpxTransport(client=http_client)
+def _factory(*, sync: bool) -> Callable[..., Any]:
+    caller, other = ("Replicate", "AsyncReplicate") if sync else ("AsyncReplicate", "Replicate")
+
+    def factory(config: ClientConfig, *, http_client: Any = None) -> Any:
+        cls: Any = HttpxTransport if sync else AsyncHttpxTransport
+        if http_client is None:
+            return cls.from_config(config)
+        if not isinstance(http_client, cls._client_class):
+            wrong_colour = isinstance(http_client, (httpx.AsyncClient if sync else httpx.Client))
+            raise TypeError(
+                f"{caller}(http_client=...) takes an httpx.{cls._client_class.__name__}, not "
+                f"{type(http_client).__name__}"
+                + (f" (use it with replicate.{other})" if wrong_colour else "")
+            )
+        return cls(client=http_client)
+
+    factory.__doc__ = (
+        f"The factory ``{caller}`` calls: a transport over a client of its own made from the "
+        f"config, or over ``http_client`` (an ``httpx.{'Client' if sync else 'AsyncClient'}``, "
+        "v2's keyword) when one is given."
+    )
+    return factory
 
 
-def _async_factory(config: ClientConfig, *, http_client: Any = None) -> AsyncHttpxTransport:
-    """The factory ``AsyncReplicate`` calls: the twin of :func:`_sync_factory`, for an
-    ``httpx.AsyncClient``."""
-    if http_client is None:
-        return AsyncHttpxTransport.from_config(config)
-    if not isinstance(http_client, httpx.AsyncClient):
-        raise TypeError(
-            "AsyncReplicate(http_client=...) takes an httpx.AsyncClient, not "
-            f"{type(http_client).__name__}"
-            + (" (use it with replicate.Replicate)" if _is_sync(http_client) else "")
-        )
-    return AsyncHttpxTransport(client=http_client)
-
-
-def _is_async(value: object) -> bool:
-    return isinstance(value, httpx.AsyncClient)
-
-
-def _is_sync(value: object) -> bool:
-    return isinstance(value, httpx.Client)
+_sync_factory = _factory(sync=True)
+_async_factory = _factory(sync=False)
 
 
 @replicate.hookimpl
@@ -117,7 +105,9 @@ def _client_options(
                 "http2=True needs the 'h2' package: pip install 'replicate-httpx[http2]'"
             ) from None
     return {
-        "verify": _ssl_context(verify),
+        # True is the system's CAs (as for the urllib3 transport), a path a context loading that
+        # bundle or folder (httpx 0.28 deprecates paths).
+        "verify": helpers.ssl_context(verify),
         "proxy": proxy,
         "http2": http2,
         "trust_env": trust_env,
@@ -125,43 +115,15 @@ def _client_options(
         # Like the urllib3 transport (block=False): a send never waits for a free connection;
         # up to pool_maxsize idle ones are kept per client.
         "limits": httpx.Limits(max_connections=None, max_keepalive_connections=pool_maxsize),
-        "timeout": _httpx_timeout(timeout or Timeout()),
+        "timeout": httpx.Timeout(**_timeouts(timeout or Timeout())),
     }
-
-
-def _ssl_context(verify: Any) -> ssl.SSLContext | bool:
-    """``verify`` as httpx takes it: True is the system's CAs (as for the urllib3 transport, and
-    ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set), a path a context loading that bundle or
-    folder (httpx 0.28 deprecates paths), False and contexts as they are."""
-    if verify is True:
-        return ssl.create_default_context()
-    if isinstance(verify, (str, os.PathLike)):
-        path = os.fspath(verify)
-        if os.path.isdir(path):
-            return ssl.create_default_context(capath=path)
-        return ssl.create_default_context(cafile=path)
-    if verify is False or isinstance(verify, ssl.SSLContext):
-        return verify
-    raise TypeError(
-        f"verify must be True, False, a CA bundle path or an ssl.SSLContext, not "
-        f"{type(verify).__name__}"
-    )
-
-
-def _httpx_timeout(timeout: Timeout) -> httpx.Timeout:
-    return httpx.Timeout(**_timeouts(timeout))
 
 
 def _timeouts(timeout: Timeout) -> dict[str, float | None]:
     """httpx's four timeouts for one request. Writing the body counts as reading (as urllib3's
     socket timeout does); waiting for a pooled connection as connecting. With a deadline each is
     cut to the time left."""
-    connect, read = timeout.connect, timeout.read
-    deadline = timeout.deadline
-    if deadline is not None:
-        left = max(0.0, deadline - time.monotonic())
-        connect = left if connect is None else min(connect, left)
-        read = left if read is None else min(read, left)
+    connect, read = helpers.cut_to_deadline(timeout)
     return {"connect": connect, "read": read, "write": read, "pool": connect}
 
 
@@ -194,16 +156,8 @@ def _sync_body(content: Any) -> Any:
     if isinstance(content, (bytearray, memoryview)):
         return bytes(content)
     if hasattr(content, "read"):
-        return _read_chunks(content)
+        return helpers.iter_reads(content.read)
     return content
-
-
-def _read_chunks(file: Any) -> Iterator[bytes]:
-    while True:
-        chunk = file.read(_CHUNK)
-        if not chunk:
-            return
-        yield chunk
 
 
 def _async_body(content: Any) -> Any:
@@ -216,79 +170,47 @@ def _async_body(content: Any) -> Any:
         return bytes(content)
     if hasattr(content, "__aiter__"):
         return content
-    return _aiter_chunks(_read_chunks(content) if hasattr(content, "read") else content)
-
-
-async def _aiter_chunks(chunks: Any) -> AsyncIterator[bytes]:
-    for chunk in chunks:
-        yield chunk
-
-
-def _headers(request: Request) -> list[tuple[str, str]]:
-    return list(request.headers.to_dict().items())
+    return helpers.aiter_chunks(
+        helpers.iter_reads(content.read) if hasattr(content, "read") else content
+    )
 
 
 def _mapped(exc: httpx.HTTPError, request: Request, timeout: Timeout) -> Exception:
     """The SDK's error for what httpx raised while sending a request and reading its answer."""
-    origin = _origin(request.url)
     if isinstance(exc, httpx.ConnectTimeout):
         return connection_error(
-            f"Timed out connecting to {origin} (connect timeout {timeout.connect} s)",
+            f"Timed out connecting to {helpers.origin(request.url)} "
+            f"(connect timeout {timeout.connect} s)",
             request,
             sent=False,
             timeout=True,
         )
     if isinstance(exc, httpx.PoolTimeout):
         return connection_error(
-            f"Timed out waiting for a free connection to {origin} from the httpx client's pool",
+            f"Timed out waiting for a free connection to {helpers.origin(request.url)} from the "
+            "httpx client's pool",
             request,
             sent=False,
             timeout=True,
         )
     if isinstance(exc, httpx.ConnectError):  # refused, DNS, TLS handshake and certificates
-        return connection_error(f"Could not connect to {origin}: {exc}", request, sent=False)
+        return helpers.connect_error(request, str(exc))
     if isinstance(exc, httpx.UnsupportedProtocol):
-        return connection_error(f"Cannot send to {origin}: {exc}", request, sent=False)
-    if isinstance(exc, httpx.TimeoutException):  # read and write timeouts
         return connection_error(
-            f"Timed out reading from {origin} (read timeout {timeout.read} s)",
-            request,
-            sent=True,
-            timeout=True,
+            f"Cannot send to {helpers.origin(request.url)}: {exc}", request, sent=False
         )
+    if isinstance(exc, httpx.TimeoutException):  # read and write timeouts
+        return helpers.read_timeout_error(request, timeout)
     if isinstance(exc, httpx.ProxyError):
-        return connection_error(f"Proxy error for {origin}: {exc}", request, sent=True)
-    return connection_error(f"Connection to {origin} failed: {exc}", request, sent=True)
+        return helpers.proxy_error(request, str(exc))
+    return helpers.exchange_error(request, str(exc))
 
 
 def _body_error(exc: httpx.HTTPError, request: Request) -> Exception:
     """The SDK's error for what httpx raised while a streamed body was being read."""
-    origin = _origin(request.url)
     if isinstance(exc, httpx.TimeoutException):
-        return connection_error(
-            f"Timed out reading the body from {origin}", request, sent=True, timeout=True
-        )
-    return connection_error(
-        f"Connection to {origin} broke while reading the body: {exc}", request, sent=True
-    )
-
-
-def _past_deadline(request: Request, *, sent: bool = True) -> Exception:
-    if not sent:
-        return connection_error(
-            f"The deadline (a run's timeout=) passed before the request to "
-            f"{_origin(request.url)} was sent",
-            request,
-            sent=False,
-            timeout=True,
-        )
-    return connection_error(
-        f"The exchange with {_origin(request.url)} did not finish by its deadline (a run's "
-        "timeout=); its connection was closed",
-        request,
-        sent=True,
-        timeout=True,
-    )
+        return helpers.body_timeout_error(request)
+    return helpers.body_broken_error(request, str(exc))
 
 
 def _closed_error() -> Exception:
@@ -298,9 +220,28 @@ def _closed_error() -> Exception:
     return ReplicateError("this client's connection pool is closed")
 
 
-def _origin(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0].rsplit('@', 1)[-1]}"
+class _Mapped:
+    """``with _Mapped(...)`` around a send, either colour: httpx's errors become the SDK's, and
+    the RuntimeError of a client its owner closed a ReplicateError."""
+
+    __slots__ = ("_client", "_request", "_timeout")
+
+    def __init__(
+        self, client: httpx.Client | httpx.AsyncClient, request: Request, timeout: Timeout
+    ) -> None:
+        self._client = client
+        self._request = request
+        self._timeout = timeout
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        if isinstance(exc, httpx.HTTPError):
+            raise _mapped(exc, self._request, self._timeout) from exc
+        if isinstance(exc, RuntimeError) and self._client.is_closed:  # closed by its owner
+            raise _closed_error() from exc
+        return False
 
 
 def _socket_of(resp: httpx.Response) -> socket.socket | None:
@@ -312,46 +253,155 @@ def _socket_of(resp: httpx.Response) -> socket.socket | None:
     return sock if isinstance(sock, socket.socket) else None
 
 
-class _Options:
-    """What a transport that makes its own client was built with: for its repr and pickles."""
+class _Options(NamedTuple):
+    """What a transport that makes its own client was built with: for its client (the keywords
+    of :func:`_client_options`), its repr and pickles."""
 
-    __slots__ = ("http2", "pool_maxsize", "proxy", "trust_env", "verify")
-
-    def __init__(
-        self, verify: Any, proxy: str | None, pool_maxsize: int, http2: bool, trust_env: bool
-    ) -> None:
-        self.verify = verify
-        self.proxy = proxy
-        self.pool_maxsize = pool_maxsize
-        self.http2 = http2
-        self.trust_env = trust_env
+    verify: Any
+    proxy: str | None
+    pool_maxsize: int
+    http2: bool
+    trust_env: bool
 
     def kwargs(self) -> dict[str, Any]:
-        verify = self.verify
-        if isinstance(verify, ssl.SSLContext):  # not picklable; the default is safe
-            verify = True
-        return {
-            "verify": verify,
-            "proxy": self.proxy,
-            "pool_maxsize": self.pool_maxsize,
-            "http2": self.http2,
-            "trust_env": self.trust_env,
-        }
+        kwargs = self._asdict()
+        if isinstance(self.verify, ssl.SSLContext):  # not picklable; the default is safe
+            kwargs["verify"] = True
+        return kwargs
 
 
-def _check_client_only(client: object, given: dict[str, Any]) -> None:
-    extra = [name for name, value in given.items() if value]
-    if client is not None and extra:
-        raise ValueError(
-            f"{', '.join(extra)} configure the httpx client the transport makes; with your own "
-            "client=, set them on that client"
+_C = TypeVar("_C", httpx.Client, httpx.AsyncClient)
+
+
+class _HttpxTransportBase(Generic[_C]):
+    """All of a transport but its sends and closing, for both colours: the client, the request
+    as httpx takes it, the Response, pickling and the repr."""
+
+    name = NAME
+    #: The httpx client class of this colour, and how it takes a request body.
+    _client_class: ClassVar[type[Any]]
+    _body: ClassVar[Callable[[Any], Any]]
+
+    def __init__(
+        self,
+        *,
+        client: _C | None = None,
+        verify: Any = True,
+        proxy: str | None = None,
+        pool_maxsize: int = 32,
+        http2: bool = False,
+        trust_env: bool = True,
+        timeout: Timeout | None = None,
+    ) -> None:
+        cls = self._client_class
+        extra = [
+            name
+            for name, value in {
+                "verify": verify is not True,
+                "proxy": proxy,
+                "http2": http2,
+            }.items()
+            if value
+        ]
+        if client is not None and extra:
+            raise ValueError(
+                f"{', '.join(extra)} configure the httpx client the transport makes; with your "
+                "own client=, set them on that client"
+            )
+        if client is not None and not isinstance(client, cls):
+            raise TypeError(f"client must be an httpx.{cls.__name__}, not {type(client).__name__}")
+        self._owns_client = client is None
+        self._options = _Options(verify, proxy, pool_maxsize, http2, trust_env)
+        if client is None:
+            client = cls(**_client_options(**self._options._asdict(), timeout=timeout))
+        self._client: _C = client
+        self._timeouts = _Timeouts()
+        self._closed = False
+
+    @classmethod
+    def from_config(cls, config: ClientConfig, **options: Any) -> Self:
+        """A transport with a client of its own, set up from a client's config (``verify``,
+        ``proxy``, ``pool_maxsize``, ``timeout``); ``options`` add ``http2``/``trust_env``."""
+        return cls(
+            verify=config.verify,
+            proxy=config.proxy,
+            pool_maxsize=config.pool_maxsize,
+            timeout=config.timeout,
+            **options,
         )
+
+    @property
+    def client(self) -> _C:
+        """The httpx client requests go through."""
+        return self._client
+
+    def _start(
+        self, request: Request, timeout: Timeout, stream: bool
+    ) -> tuple[httpx.Request, float | None]:
+        """The request to send and the deadline its exchange must end by (None: none, or a
+        stream's, which its reads keep to), after checking the transport may send it."""
+        if self._closed:
+            raise _closed_error()
+        deadline = None if stream else timeout.deadline
+        helpers.time_left(request, deadline)
+        timeouts = self._timeouts(timeout)
+        content = self._body(request.content)
+        headers = list(request.headers.to_dict().items())
+        if self._owns_client:
+            # Nothing of the client's to merge (no headers, cookies, params or auth of its own).
+            hx_request = httpx.Request(
+                request.method,
+                request.url,
+                headers=headers,
+                content=content,
+                extensions={"timeout": timeouts},
+            )
+        else:
+            hx_request = self._client.build_request(
+                request.method,
+                request.url,
+                headers=headers,
+                content=content,
+                timeout=httpx.Timeout(**timeouts),
+            )
+        return hx_request, deadline
+
+    def _response(
+        self, resp: httpx.Response, request: Request, content: bytes | None, stream: Any
+    ) -> Response:
+        """The SDK's Response: its body read (``content``) or to be read (``stream``)."""
+        return Response(
+            resp.status_code,
+            headers=resp.headers,
+            content=content,
+            stream=stream,
+            request=request,
+            http_version=resp.http_version,
+        )
+
+    def __reduce__(self) -> Any:
+        if not self._owns_client:
+            raise TypeError(
+                f"an {type(self).__name__} over your own httpx.{self._client_class.__name__} "
+                "cannot be pickled"
+            )
+        return (_rebuild, (type(self), self._options.kwargs()))
+
+    def __repr__(self) -> str:
+        kind = type(self).__name__
+        if not self._owns_client:
+            return f"{kind}(client={self._client!r})"
+        return f"{kind}(http2={self._options.http2!r})"
+
+
+def _rebuild(cls: type[Any], kwargs: dict[str, Any]) -> Any:
+    return cls(**kwargs)
 
 
 # --- sync -------------------------------------------------------------------------------------
 
 
-class HttpxTransport:
+class HttpxTransport(_HttpxTransportBase[httpx.Client]):
     """A :class:`replicate.SyncTransport` over an ``httpx.Client``.
 
     Without ``client``, it makes one of its own and closes it in :meth:`close`:
@@ -369,112 +419,21 @@ class HttpxTransport:
     are never followed, whatever the client's ``follow_redirects``.
     """
 
-    name = NAME
-
-    def __init__(
-        self,
-        *,
-        client: httpx.Client | None = None,
-        verify: Any = True,
-        proxy: str | None = None,
-        pool_maxsize: int = 32,
-        http2: bool = False,
-        trust_env: bool = True,
-        timeout: Timeout | None = None,
-    ) -> None:
-        _check_client_only(client, {"verify": verify is not True, "proxy": proxy, "http2": http2})
-        if client is not None and not isinstance(client, httpx.Client):
-            raise TypeError(f"client must be an httpx.Client, not {type(client).__name__}")
-        self._owns_client = client is None
-        self._options = _Options(verify, proxy, pool_maxsize, http2, trust_env)
-        if client is None:
-            options = _client_options(
-                verify=verify,
-                proxy=proxy,
-                pool_maxsize=pool_maxsize,
-                http2=http2,
-                trust_env=trust_env,
-                timeout=timeout,
-            )
-            client = httpx.Client(**options)
-        self._client = client
-        self._timeouts = _Timeouts()
-        self._closed = False
-
-    @classmethod
-    def from_config(cls, config: ClientConfig, **options: Any) -> HttpxTransport:
-        """A transport with a client of its own, set up from a client's config (``verify``,
-        ``proxy``, ``pool_maxsize``, ``timeout``); ``options`` add ``http2``/``trust_env``."""
-        return cls(
-            verify=config.verify,
-            proxy=config.proxy,
-            pool_maxsize=config.pool_maxsize,
-            timeout=config.timeout,
-            **options,
-        )
-
-    @property
-    def client(self) -> httpx.Client:
-        """The httpx client requests go through."""
-        return self._client
-
-    def _build(self, request: Request, timeout: Timeout) -> httpx.Request:
-        timeouts = self._timeouts(timeout)
-        content = _sync_body(request.content)
-        if self._owns_client:
-            # Nothing of the client's to merge (no headers, cookies, params or auth of its own).
-            return httpx.Request(
-                request.method,
-                request.url,
-                headers=_headers(request),
-                content=content,
-                extensions={"timeout": timeouts},
-            )
-        return self._client.build_request(
-            request.method,
-            request.url,
-            headers=_headers(request),
-            content=content,
-            timeout=httpx.Timeout(**timeouts),
-        )
+    _client_class = httpx.Client
+    _body = staticmethod(_sync_body)
 
     def send(self, request: Request, *, timeout: Timeout, stream: bool = False) -> Response:
-        if self._closed:
-            raise _closed_error()
-        deadline = None if stream else timeout.deadline
-        if deadline is not None and time.monotonic() >= deadline:
-            raise _past_deadline(request, sent=False)
-        hx_request = self._build(request, timeout)
+        hx_request, deadline = self._start(request, timeout, stream)
         client = self._client
-        try:
+        with _Mapped(client, request, timeout):
             if deadline is None:
                 resp = client.send(hx_request, stream=stream, follow_redirects=False)
                 content = None if stream else resp.content
             else:
                 resp = client.send(hx_request, stream=True, follow_redirects=False)
                 content = _read_by(resp, deadline, request)
-        except httpx.HTTPError as exc:
-            raise _mapped(exc, request, timeout) from exc
-        except RuntimeError as exc:
-            if client.is_closed:  # closed by its owner
-                raise _closed_error() from exc
-            raise
-        if stream:
-            body: Any = _HttpxStream(resp, request)
-            return Response(
-                resp.status_code,
-                headers=resp.headers,
-                stream=body,
-                request=request,
-                http_version=resp.http_version,
-            )
-        return Response(
-            resp.status_code,
-            headers=resp.headers,
-            content=content,
-            request=request,
-            http_version=resp.http_version,
-        )
+        body = _HttpxStream(resp, request) if stream else None
+        return self._response(resp, request, content, body)
 
     def close(self) -> None:
         """Close the client the transport made (one passed as ``client=`` stays open); later
@@ -483,14 +442,6 @@ class HttpxTransport:
         if self._owns_client:
             self._client.close()
 
-    def __reduce__(self) -> Any:
-        if not self._owns_client:
-            raise TypeError("an HttpxTransport over your own httpx.Client cannot be pickled")
-        return (_rebuild, (HttpxTransport, self._options.kwargs()))
-
-    def __repr__(self) -> str:
-        return _repr(self)
-
 
 def _read_by(resp: httpx.Response, deadline: float, request: Request) -> bytes:
     """The body of a response sent under a deadline, read chunk by chunk and given up at the
@@ -498,24 +449,21 @@ def _read_by(resp: httpx.Response, deadline: float, request: Request) -> bytes:
     chunks = []
     try:
         if time.monotonic() >= deadline:
-            raise _past_deadline(request)
+            raise helpers.past_deadline(request)
         for chunk in resp.iter_bytes():
             chunks.append(chunk)
             if time.monotonic() >= deadline:
-                raise _past_deadline(request)
+                raise helpers.past_deadline(request)
     finally:
         resp.close()
     return b"".join(chunks)
 
 
-class _HttpxStream:
+class _HttpxStream(helpers.StreamedBody):
     """A streamed body: httpx's decoded chunks, its errors mapped to the SDK's."""
 
-    __slots__ = ("_request", "_resp")
-
-    def __init__(self, resp: httpx.Response, request: Request) -> None:
-        self._resp = resp
-        self._request = request
+    __slots__ = ()
+    _resp: httpx.Response
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
         """Chunks as they arrive (with no ``chunk_size``, whatever the socket has: for SSE),
@@ -532,22 +480,19 @@ class _HttpxStream:
         sock = _socket_of(self._resp)
         if sock is None:
             return
-        try:
+        # OSError: the connection is already gone, nothing is blocked on it.
+        with helpers.quietly("shutting down a streamed response"):
             sock.shutdown(socket.SHUT_RD)
-        except OSError:  # the connection is already gone: nothing is blocked on it
-            log.debug("error while shutting down a streamed response", exc_info=True)
 
     def close(self) -> None:
-        try:
+        with helpers.quietly("closing a streamed response"):
             self._resp.close()
-        except Exception:  # closing must never raise
-            log.debug("error while closing a streamed response", exc_info=True)
 
 
 # --- async ------------------------------------------------------------------------------------
 
 
-class AsyncHttpxTransport:
+class AsyncHttpxTransport(_HttpxTransportBase[httpx.AsyncClient]):
     """A :class:`replicate.AsyncTransport` over an ``httpx.AsyncClient``: the options of
     :class:`HttpxTransport`, awaited. ``client=`` takes your own ``httpx.AsyncClient``, which
     the transport never closes.
@@ -557,116 +502,29 @@ class AsyncHttpxTransport:
     belongs to the event loop it is first used in.
     """
 
-    name = NAME
     #: An httpx.AsyncClient's connections belong to one event loop (AsyncReplicate checks).
     loop_bound = True
-
-    def __init__(
-        self,
-        *,
-        client: httpx.AsyncClient | None = None,
-        verify: Any = True,
-        proxy: str | None = None,
-        pool_maxsize: int = 32,
-        http2: bool = False,
-        trust_env: bool = True,
-        timeout: Timeout | None = None,
-    ) -> None:
-        _check_client_only(client, {"verify": verify is not True, "proxy": proxy, "http2": http2})
-        if client is not None and not isinstance(client, httpx.AsyncClient):
-            raise TypeError(f"client must be an httpx.AsyncClient, not {type(client).__name__}")
-        self._owns_client = client is None
-        self._options = _Options(verify, proxy, pool_maxsize, http2, trust_env)
-        if client is None:
-            options = _client_options(
-                verify=verify,
-                proxy=proxy,
-                pool_maxsize=pool_maxsize,
-                http2=http2,
-                trust_env=trust_env,
-                timeout=timeout,
-            )
-            client = httpx.AsyncClient(**options)
-        self._client = client
-        self._timeouts = _Timeouts()
-        self._closed = False
-
-    @classmethod
-    def from_config(cls, config: ClientConfig, **options: Any) -> AsyncHttpxTransport:
-        """As :meth:`HttpxTransport.from_config`."""
-        return cls(
-            verify=config.verify,
-            proxy=config.proxy,
-            pool_maxsize=config.pool_maxsize,
-            timeout=config.timeout,
-            **options,
-        )
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        """The httpx client requests go through."""
-        return self._client
-
-    def _build(self, request: Request, timeout: Timeout) -> httpx.Request:
-        timeouts = self._timeouts(timeout)
-        content = _async_body(request.content)
-        if self._owns_client:
-            return httpx.Request(
-                request.method,
-                request.url,
-                headers=_headers(request),
-                content=content,
-                extensions={"timeout": timeouts},
-            )
-        return self._client.build_request(
-            request.method,
-            request.url,
-            headers=_headers(request),
-            content=content,
-            timeout=httpx.Timeout(**timeouts),
-        )
+    _client_class = httpx.AsyncClient
+    _body = staticmethod(_async_body)
 
     async def send(self, request: Request, *, timeout: Timeout, stream: bool = False) -> Response:
-        if self._closed:
-            raise _closed_error()
-        deadline = None if stream else timeout.deadline
-        if deadline is not None and time.monotonic() >= deadline:
-            raise _past_deadline(request, sent=False)
-        hx_request = self._build(request, timeout)
+        hx_request, deadline = self._start(request, timeout, stream)
         client = self._client
-        try:
+        with _Mapped(client, request, timeout):
             if deadline is None:
                 resp = await client.send(hx_request, stream=stream, follow_redirects=False)
             else:
-                # The whole exchange, to the end of the body, bounded by the deadline.
-                resp = await asyncio.wait_for(
-                    client.send(hx_request, follow_redirects=False),
-                    max(0.0, deadline - time.monotonic()),
-                )
-        except httpx.HTTPError as exc:
-            raise _mapped(exc, request, timeout) from exc
-        except asyncio.TimeoutError as exc:  # the deadline's (httpx's own are HTTPErrors)
-            raise _past_deadline(request) from exc
-        except RuntimeError as exc:
-            if client.is_closed:
-                raise _closed_error() from exc
-            raise
+                try:
+                    # The whole exchange, to the end of the body, bounded by the deadline.
+                    resp = await asyncio.wait_for(
+                        client.send(hx_request, follow_redirects=False),
+                        max(0.0, deadline - time.monotonic()),
+                    )
+                except asyncio.TimeoutError as exc:  # the deadline's (httpx's are HTTPErrors)
+                    raise helpers.past_deadline(request) from exc
         if stream:
-            body: Any = _AsyncHttpxStream(resp, request)
-            return Response(
-                resp.status_code,
-                headers=resp.headers,
-                stream=body,
-                request=request,
-                http_version=resp.http_version,
-            )
-        return Response(
-            resp.status_code,
-            headers=resp.headers,
-            content=resp.content,
-            request=request,
-            http_version=resp.http_version,
-        )
+            return self._response(resp, request, None, _AsyncHttpxStream(resp, request))
+        return self._response(resp, request, resp.content, None)
 
     async def aclose(self) -> None:
         """Close the client the transport made (one passed as ``client=`` stays open); later
@@ -675,25 +533,12 @@ class AsyncHttpxTransport:
         if self._owns_client:
             await self._client.aclose()
 
-    def __reduce__(self) -> Any:
-        if not self._owns_client:
-            raise TypeError(
-                "an AsyncHttpxTransport over your own httpx.AsyncClient cannot be pickled"
-            )
-        return (_rebuild, (AsyncHttpxTransport, self._options.kwargs()))
 
-    def __repr__(self) -> str:
-        return _repr(self)
-
-
-class _AsyncHttpxStream:
+class _AsyncHttpxStream(helpers.StreamedBody):
     """A streamed body read with ``await``: httpx's decoded chunks, its errors mapped."""
 
-    __slots__ = ("_request", "_resp")
-
-    def __init__(self, resp: httpx.Response, request: Request) -> None:
-        self._resp = resp
-        self._request = request
+    __slots__ = ()
+    _resp: httpx.Response
 
     async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         """Chunks as they arrive, decoded of any Content-Encoding."""
@@ -704,18 +549,5 @@ class _AsyncHttpxStream:
             raise _body_error(exc, self._request) from exc
 
     async def aclose(self) -> None:
-        try:
+        with helpers.quietly("closing a streamed response"):
             await self._resp.aclose()
-        except Exception:  # closing must never raise
-            log.debug("error while closing a streamed response", exc_info=True)
-
-
-def _rebuild(cls: type[Any], kwargs: dict[str, Any]) -> Any:
-    return cls(**kwargs)
-
-
-def _repr(transport: HttpxTransport | AsyncHttpxTransport) -> str:
-    kind = type(transport).__name__
-    if not transport._owns_client:
-        return f"{kind}(client={transport._client!r})"
-    return f"{kind}(http2={transport._options.http2!r})"

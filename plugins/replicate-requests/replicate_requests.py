@@ -23,12 +23,12 @@ redirects and auth.
 
 from __future__ import annotations
 
-import logging
 import os
 import ssl
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -45,12 +45,8 @@ from urllib3.exceptions import (
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 from urllib3.exceptions import ProxyError as Urllib3ProxyError
 
-from replicate import Request, Response, Timeout, hookimpl
-
-try:  # public once the core exports it
-    from replicate import connection_error  # type: ignore[attr-defined]
-except ImportError:
-    from replicate._http import connection_error
+from replicate import Request, Response, Timeout, connection_error, hookimpl
+from replicate.transports import helpers
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -58,11 +54,6 @@ if TYPE_CHECKING:
     from replicate import ClientConfig
 
 __all__ = ["RequestsTransport", "replicate_register_transports"]
-
-log = logging.getLogger("replicate")
-
-_CHUNK = 64 * 1024
-_HTTP_VERSIONS = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2"}
 
 
 class RequestsTransport:
@@ -121,17 +112,7 @@ class RequestsTransport:
 
             raise ReplicateError("this client's transport (requests) is closed")
         deadline = timeout.deadline
-        total = None
-        if deadline is not None:
-            total = deadline - time.monotonic()
-            if total <= 0:
-                raise connection_error(
-                    f"The deadline for the request to {_origin(request.url)} passed before it "
-                    "was sent",
-                    request,
-                    sent=False,
-                    timeout=True,
-                )
+        total = helpers.time_left(request, deadline)
         session = self.session
         try:
             prepared = session.prepare_request(
@@ -160,23 +141,14 @@ class RequestsTransport:
             )
         except Exception as exc:
             _raise_mapped(exc, request, timeout)
-        version = _HTTP_VERSIONS.get(getattr(resp.raw, "version", 11), "HTTP/1.1")
         body = _RequestsStream(resp, request)
-        if stream:
-            return Response(
-                resp.status_code,
-                headers=resp.headers,
-                stream=body,
-                request=request,
-                http_version=version,
-            )
-        content = body.read_all(deadline)
         return Response(
             resp.status_code,
             headers=resp.headers,
-            content=content,
+            content=None if stream else body.read_all(deadline),
+            stream=body if stream else None,
             request=request,
-            http_version=version,
+            http_version=helpers.http_version(getattr(resp.raw, "version", 11)),
         )
 
     def close(self) -> None:
@@ -189,14 +161,11 @@ class RequestsTransport:
         return f"RequestsTransport(owns_session={self.owns_session})"
 
 
-class _RequestsStream:
+class _RequestsStream(helpers.StreamedBody):
     """The body of a ``requests.Response`` sent with ``stream=True``: a SyncByteStream."""
 
-    __slots__ = ("_request", "_resp")
-
-    def __init__(self, resp: requests.Response, request: Request) -> None:
-        self._resp = resp
-        self._request = request
+    __slots__ = ()
+    _resp: requests.Response
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
         """Chunks as they arrive, decoded of any Content-Encoding: with no ``chunk_size``,
@@ -204,14 +173,10 @@ class _RequestsStream:
         raw = self._resp.raw
         try:
             if chunk_size is None and hasattr(raw, "read1"):
-                while True:
-                    data = raw.read1(_CHUNK, decode_content=True)
-                    if not data:
-                        break
-                    yield data
+                yield from helpers.iter_reads(partial(raw.read1, decode_content=True))
             else:
                 # requests' own reader (adapters whose raw body is not urllib3's).
-                yield from self._resp.iter_content(chunk_size or _CHUNK)
+                yield from self._resp.iter_content(chunk_size or helpers.CHUNK)
         except Exception as exc:
             _raise_body_error(exc, self._request)
 
@@ -227,37 +192,32 @@ class _RequestsStream:
             content = b"".join(self.iter_bytes())
         except Exception as exc:
             if cut.is_set():
-                raise _past_deadline(self._request) from exc
+                raise helpers.past_deadline(self._request) from exc
             raise
         finally:
             if timer is not None:
                 timer.cancel()
             self.close()
         if cut.is_set():
-            raise _past_deadline(self._request)
+            raise helpers.past_deadline(self._request)
         return content
 
     def _cut(self, cut: threading.Event) -> None:
         cut.set()
         raw = self._resp.raw
-        try:
+        with helpers.quietly("cutting a response at its deadline"):
             if hasattr(raw, "shutdown"):  # urllib3 2.3 and later
                 raw.shutdown()
             else:  # pragma: no cover - older urllib3
                 raw.close()
-        except Exception:
-            log.debug("error while cutting a response at its deadline", exc_info=True)
 
     def close(self) -> None:
-        try:
+        with helpers.quietly("closing a streamed response"):
             self._resp.close()
-        except Exception:  # closing must never raise
-            log.debug("error while closing a streamed response", exc_info=True)
 
 
 def _own_session(verify: Any, pool_maxsize: int, trust_env: bool) -> requests.Session:
-    if isinstance(pool_maxsize, bool) or not isinstance(pool_maxsize, int) or pool_maxsize < 1:
-        raise ValueError(f"pool_maxsize must be a positive integer, got {pool_maxsize!r}")
+    helpers.check_positive("pool_maxsize", pool_maxsize)
     session = requests.Session()
     session.trust_env = trust_env
     # Exactly the headers the core sends: none of requests' defaults (User-Agent, Accept, ...).
@@ -319,75 +279,53 @@ def _body(request: Request) -> Any:
 
 def _raise_mapped(exc: Exception, request: Request, timeout: Timeout) -> NoReturn:
     """Raise the SDK's error for what requests raised; anything else is raised as it is."""
-    origin = _origin(request.url)
     if isinstance(exc, requests.ConnectTimeout):
-        raise connection_error(
-            f"Could not connect to {origin}: timed out (connect timeout {timeout.connect} s)",
-            request,
-            sent=False,
-            timeout=True,
+        raise helpers.connect_error(
+            request, f"timed out (connect timeout {timeout.connect} s)", timeout=True
         ) from exc
     if isinstance(exc, requests.ReadTimeout):
-        raise connection_error(
-            f"Timed out reading from {origin} (read timeout {timeout.read} s)",
-            request,
-            sent=True,
-            timeout=True,
-        ) from exc
+        raise helpers.read_timeout_error(request, timeout) from exc
     if isinstance(exc, requests.exceptions.ProxyError):
         original = _reason(exc)
         if isinstance(original, Urllib3ProxyError):
             original = getattr(original, "original_error", None) or original
         refused = isinstance(original, (NewConnectionError, ConnectTimeoutError))
-        raise connection_error(
-            f"Proxy error for {origin}: {_describe(original or exc)}",
+        raise helpers.proxy_error(
             request,
+            helpers.error_text(original or exc),
             sent=not refused,
             timeout=refused and not isinstance(original, NewConnectionError),
         ) from exc
     if isinstance(exc, requests.exceptions.SSLError):
-        raise connection_error(
-            f"TLS error with {origin}: {_describe(_reason(exc) or exc)}",
+        raise helpers.tls_error(
             request,
-            sent=not _during_handshake(exc),
+            helpers.error_text(_reason(exc) or exc),
+            sent=not helpers.during_tls_handshake(exc),
         ) from exc
     if isinstance(exc, requests.ConnectionError):
         reason = _reason(exc)
-        never_sent = isinstance(reason, (NewConnectionError, ConnectTimeoutError))
-        timed_out = isinstance(reason, ConnectTimeoutError) and not isinstance(
-            reason, NewConnectionError
-        )
-        what = "Could not connect to" if never_sent else "Connection failed:"
+        text = helpers.error_text(reason or exc)
+        if isinstance(reason, (NewConnectionError, ConnectTimeoutError)):
+            timed_out = not isinstance(reason, NewConnectionError)
+            raise helpers.connect_error(request, text, timeout=timed_out) from exc
         raise connection_error(
-            f"{what} {origin}: {_describe(reason or exc)}",
-            request,
-            sent=not never_sent,
-            timeout=timed_out,
+            f"Connection failed: {helpers.origin(request.url)}: {text}", request, sent=True
         ) from exc
     if isinstance(exc, requests.RequestException) and not isinstance(exc, ValueError):
         # ChunkedEncodingError, ContentDecodingError, RetryError ...: after the request went out.
-        raise connection_error(
-            f"Connection to {origin} failed: {_describe(_reason(exc) or exc)}", request, sent=True
-        ) from exc
+        raise helpers.exchange_error(request, helpers.error_text(_reason(exc) or exc)) from exc
     if isinstance(exc, (Urllib3HTTPError, OSError)) and not isinstance(exc, ValueError):
-        raise connection_error(f"Connection to {origin} failed: {exc}", request, sent=True) from exc
+        raise helpers.exchange_error(request, str(exc)) from exc
     raise exc
 
 
 def _raise_body_error(exc: Exception, request: Request) -> NoReturn:
-    origin = _origin(request.url)
     if isinstance(exc, (ReadTimeoutError, requests.ReadTimeout)) or (
         isinstance(exc, requests.ConnectionError) and isinstance(_reason(exc), ReadTimeoutError)
     ):
-        raise connection_error(
-            f"Timed out reading the body from {origin}", request, sent=True, timeout=True
-        ) from exc
+        raise helpers.body_timeout_error(request) from exc
     if isinstance(exc, (ProtocolError, Urllib3HTTPError, OSError, requests.RequestException)):
-        raise connection_error(
-            f"Connection to {origin} broke while reading the body: {_describe(exc)}",
-            request,
-            sent=True,
-        ) from exc
+        raise helpers.body_broken_error(request, helpers.error_text(exc)) from exc
     raise exc
 
 
@@ -398,58 +336,6 @@ def _reason(exc: BaseException) -> BaseException | None:
     if isinstance(reason, BaseException):
         return reason
     return inner
-
-
-def _during_handshake(exc: BaseException) -> bool:
-    """Whether a TLS error surely came before the request was written: a certificate that
-    failed verification, or an error raised inside the handshake."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        err = todo.pop()
-        if id(err) in seen:
-            continue
-        seen.add(id(err))
-        if isinstance(err, ssl.SSLCertVerificationError):
-            return True
-        if type(err).__name__ == "CertificateError":
-            return True
-        tb = err.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_name == "do_handshake":
-                return True
-            tb = tb.tb_next
-        todo.extend(a for a in err.args if isinstance(a, BaseException))
-        for linked in (err.__cause__, err.__context__, getattr(err, "reason", None)):
-            if isinstance(linked, BaseException):
-                todo.append(linked)
-    return False
-
-
-def _past_deadline(request: Request) -> Exception:
-    return connection_error(
-        f"The exchange with {_origin(request.url)} did not finish by its deadline (a run's "
-        "timeout=); its connection was closed",
-        request,
-        sent=True,
-        timeout=True,
-    )
-
-
-def _origin(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0].rsplit('@', 1)[-1]}"
-
-
-def _describe(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None)
-    if reason is None and len(exc.args) > 1 and isinstance(exc.args[-1], str):
-        reason = exc.args[-1]
-    text = str(reason if reason is not None else exc)
-    # urllib3 messages embed the connection object's repr; keep the useful tail.
-    if "): " in text:
-        text = text.split("): ", 1)[1]
-    return text
 
 
 @hookimpl

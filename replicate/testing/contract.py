@@ -62,6 +62,7 @@ import pytest
 from .._config import ClientConfig
 from .._http import AsyncByteStream, Request, Response, SyncByteStream, Timeout
 from ..exceptions import APIConnectionError, APITimeoutError, ReplicateError
+from .servers import refused_port
 
 __all__ = [
     "AsyncTransportContract",
@@ -314,15 +315,6 @@ def _unaccepting_port() -> tuple[int, list[socket.socket]]:
         held.append(filler)
     time.sleep(0.05)
     return port, held
-
-
-def _closed_port() -> int:
-    """A port nothing listens on (connections are refused)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port: int = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 # --- TLS material -----------------------------------------------------------------------------
@@ -763,7 +755,7 @@ class _Contract:
         assert time.monotonic() - started < 5, "the connect timeout is applied"
 
     def test_a_refused_connection_is_an_api_connection_error_never_sent(self) -> None:
-        port = _closed_port()
+        port = refused_port()
         request = Request("POST", f"http://127.0.0.1:{port}/predictions", content=b"{}")
         with pytest.raises(APIConnectionError) as info:
             self.send(self.transport(), request, timeout=_timeout())

@@ -5,12 +5,9 @@ Imported only when a client that uses it is built; ``import replicate`` never lo
 
 from __future__ import annotations
 
-import logging
 import socket
-import ssl
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -26,20 +23,14 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
-from urllib3.util.ssl_match_hostname import CertificateError
 
-from .._http import Request, Response, Timeout, connection_error
+from .._http import Request, Response, Timeout
+from . import helpers
 
 if TYPE_CHECKING:
     from .._config import ClientConfig
 
-log = logging.getLogger("replicate")
-
 _NO_RETRIES = urllib3.Retry(total=False, redirect=False, raise_on_redirect=False)
-_CHUNK = 64 * 1024
-#: urllib3's ``HTTPResponse.version`` as httpx spells it (``Response.http_version``); 20 only
-#: when urllib3's experimental HTTP/2 support has been injected.
-_HTTP_VERSIONS = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2"}
 
 
 class Urllib3Transport:
@@ -74,10 +65,9 @@ class Urllib3Transport:
         self._pool_kw = pool_kw
         self._num_pools = num_pools
         self._pool = _watched(urllib3.PoolManager(num_pools=num_pools, **pool_kw))
-        self._proxy = proxy
-        self._env_proxies = urllib.request.getproxies_environment() if trust_env else {}
+        self._proxies = helpers.ProxyChoice(proxy, trust_env=trust_env)
+        self._proxied = self._proxies.active
         self._proxy_managers: dict[str, urllib3.ProxyManager] = {}
-        self._proxy_choice: dict[tuple[str, str], str | None] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -86,16 +76,9 @@ class Urllib3Transport:
         return cls(verify=config.verify, proxy=config.proxy, pool_maxsize=config.pool_maxsize)
 
     def _manager(self, url: str) -> urllib3.PoolManager:
-        if self._proxy is None and not self._env_proxies:
+        if not self._proxied:
             return self._pool
-        scheme, _, rest = url.partition("://")
-        host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-        key = (scheme.lower(), host.lower())
-        try:
-            proxy_url = self._proxy_choice[key]
-        except KeyError:
-            proxy_url = self._choose_proxy(*key)
-            self._proxy_choice[key] = proxy_url
+        proxy_url = self._proxies.for_url(url)
         if proxy_url is None:
             return self._pool
         manager = self._proxy_managers.get(proxy_url)
@@ -106,19 +89,6 @@ class Urllib3Transport:
                     manager = _proxy_manager(proxy_url, self._num_pools, self._pool_kw)
                     self._proxy_managers[proxy_url] = manager
         return manager
-
-    def _choose_proxy(self, scheme: str, host: str) -> str | None:
-        if self._proxy is not None:
-            return self._proxy
-        proxies = self._env_proxies
-        hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
-        if bypass(hostname, proxies):
-            return None
-        proxy = proxies.get(scheme) or proxies.get("all")
-        if proxy and "://" not in proxy:
-            proxy = "http://" + proxy
-        return proxy or None
 
     def send(self, request: Request, *, timeout: Timeout, stream: bool = False) -> Response:
         if self._closed:
@@ -148,7 +118,7 @@ class Urllib3Transport:
             )
         except Exception as exc:
             if watch is not None and watch.expired and not isinstance(exc, ConnectTimeoutError):
-                raise _past_deadline(request) from exc
+                raise helpers.past_deadline(request) from exc
             self._raise_mapped(exc, request, timeout)
         finally:
             if watch is not None:
@@ -157,21 +127,15 @@ class Urllib3Transport:
         if watch is not None and watch.cut:
             # Cut mid-answer: what urllib3 parsed (a status line, no body) is not the answer.
             resp.release_conn()
-            raise _past_deadline(request)
-        if stream:
-            return Response(
-                resp.status,
-                headers=resp.headers,
-                stream=_Urllib3Stream(resp, request),
-                request=request,
-                http_version=_HTTP_VERSIONS.get(resp.version, "HTTP/1.1"),
-            )
+            raise helpers.past_deadline(request)
         return Response(
             resp.status,
             headers=resp.headers,
-            content=resp.data,
+            content=None if stream else resp.data,
+            stream=_Urllib3Stream(resp, request) if stream else None,
             request=request,
-            http_version=_HTTP_VERSIONS.get(resp.version, "HTTP/1.1"),
+            # 20 only when urllib3's experimental HTTP/2 support has been injected.
+            http_version=helpers.http_version(resp.version),
         )
 
     @staticmethod
@@ -181,42 +145,28 @@ class Urllib3Transport:
             raise exc
         except ConnectTimeoutError as exc:  # includes NewConnectionError and DNS failures
             timed_out = not isinstance(exc, NewConnectionError)
-            raise connection_error(
-                f"Could not connect to {_origin(request.url)}: {_reason(exc)}",
-                request,
-                sent=False,
-                timeout=timed_out,
+            raise helpers.connect_error(
+                request, helpers.error_text(exc), timeout=timed_out
             ) from exc
         except ReadTimeoutError as exc:
-            raise connection_error(
-                f"Timed out reading from {_origin(request.url)} (read timeout {timeout.read} s)",
-                request,
-                sent=True,
-                timeout=True,
-            ) from exc
+            raise helpers.read_timeout_error(request, timeout) from exc
         except ProxyError as exc:
             original = getattr(exc, "original_error", None)
-            raise connection_error(
-                f"Proxy error for {_origin(request.url)}: {_reason(original or exc)}",
+            raise helpers.proxy_error(
                 request,
+                helpers.error_text(original or exc),
                 sent=not isinstance(original, (NewConnectionError, ConnectTimeoutError)),
                 timeout=isinstance(original, ConnectTimeoutError)
                 and not isinstance(original, NewConnectionError),
             ) from exc
         except SSLError as exc:
-            raise connection_error(
-                f"TLS error with {_origin(request.url)}: {_reason(exc)}",
-                request,
-                sent=not _during_handshake(exc),
+            raise helpers.tls_error(
+                request, helpers.error_text(exc), sent=not helpers.during_tls_handshake(exc)
             ) from exc
         except (ProtocolError, HTTPError) as exc:
-            raise connection_error(
-                f"Connection to {_origin(request.url)} failed: {_reason(exc)}", request, sent=True
-            ) from exc
+            raise helpers.exchange_error(request, helpers.error_text(exc)) from exc
         except OSError as exc:
-            raise connection_error(
-                f"Connection to {_origin(request.url)} failed: {exc}", request, sent=True
-            ) from exc
+            raise helpers.exchange_error(request, str(exc)) from exc
 
     def close(self) -> None:
         self._closed = True
@@ -230,65 +180,45 @@ class Urllib3Transport:
         return "Urllib3Transport()"
 
 
-class _Urllib3Stream:
-    __slots__ = ("_request", "_resp")
-
-    def __init__(self, resp: urllib3.BaseHTTPResponse, request: Request) -> None:
-        self._resp = resp
-        self._request = request
+class _Urllib3Stream(helpers.StreamedBody):
+    __slots__ = ()
+    _resp: urllib3.BaseHTTPResponse
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
         """Chunks as they arrive: with no ``chunk_size``, whatever the socket has (for SSE)."""
         resp = self._resp
         try:
             if chunk_size is None and hasattr(resp, "read1"):
-                while True:
-                    data = resp.read1(_CHUNK)
-                    if not data:
-                        break
-                    yield data
+                yield from helpers.iter_reads(resp.read1)
             else:
-                yield from resp.stream(chunk_size or _CHUNK)
+                yield from resp.stream(chunk_size or helpers.CHUNK)
         except ReadTimeoutError as exc:
-            raise connection_error(
-                f"Timed out reading the body from {_origin(self._request.url)}",
-                self._request,
-                sent=True,
-                timeout=True,
-            ) from exc
+            raise helpers.body_timeout_error(self._request) from exc
         except (ProtocolError, HTTPError, OSError) as exc:
-            raise connection_error(
-                f"Connection to {_origin(self._request.url)} broke while reading the body: "
-                f"{_reason(exc)}",
-                self._request,
-                sent=True,
-            ) from exc
+            raise helpers.body_broken_error(self._request, helpers.error_text(exc)) from exc
 
     def shutdown(self) -> None:
         """End a read blocked in another thread (the socket is shut for reading; ``close``
         still releases it): for a reader that has stopped waiting."""
         resp = self._resp
-        try:
+        # An error: the connection is already gone, nothing is blocked on it.
+        with helpers.quietly("shutting down a streamed response"):
             if hasattr(resp, "shutdown"):  # urllib3 2.3 and later
                 resp.shutdown()
             else:  # pragma: no cover - older urllib3 2.x
                 sock = getattr(getattr(resp, "connection", None), "sock", None)
                 if sock is not None:
                     sock.shutdown(socket.SHUT_RD)
-        except Exception:  # the connection is already gone: nothing is blocked on it
-            log.debug("error while shutting down a streamed response", exc_info=True)
 
     def close(self) -> None:
         resp = self._resp
-        try:
+        with helpers.quietly("closing a streamed response"):
             if resp.isclosed() if hasattr(resp, "isclosed") else False:
                 resp.release_conn()
             else:
                 # A body left unread can't be reused on a keep-alive connection.
                 resp.close()
                 resp.release_conn()
-        except Exception:  # closing must never raise
-            log.debug("error while closing a streamed response", exc_info=True)
 
 
 # --- whole-exchange deadlines ----------------------------------------------------------------
@@ -387,16 +317,6 @@ def _watched(manager: _M) -> _M:
     return manager
 
 
-def _past_deadline(request: Request) -> Exception:
-    return connection_error(
-        f"The exchange with {_origin(request.url)} did not finish by its deadline (a run's "
-        "timeout=); its connection was closed",
-        request,
-        sent=True,
-        timeout=True,
-    )
-
-
 def _proxy_manager(proxy_url: str, num_pools: int, pool_kw: dict[str, Any]) -> urllib3.ProxyManager:
     """A ProxyManager; credentials in the proxy URL (``http://user:pw@proxy:3128``) become a
     ``Proxy-Authorization`` header, which urllib3 does not derive from the URL itself."""
@@ -419,34 +339,3 @@ def _needs_chunked(request: Request) -> bool:
     if content is None or isinstance(content, bytes) or hasattr(content, "read"):
         return False
     return "content-length" not in request.headers
-
-
-def _during_handshake(exc: SSLError) -> bool:
-    """Whether a TLS error surely came before the request was written: a certificate that
-    failed verification, or an error raised inside the handshake. A TLS error while reading the
-    response (a corrupt record) comes after the server may have acted on the request."""
-    original = next((a for a in exc.args if isinstance(a, BaseException)), exc.__context__)
-    if isinstance(original, (ssl.SSLCertVerificationError, CertificateError)):
-        return True
-    tb = original.__traceback__ if original is not None else None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_name == "do_handshake":
-            return True
-        tb = tb.tb_next
-    return False
-
-
-def _origin(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0].rsplit('@', 1)[-1]}"
-
-
-def _reason(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None)
-    if reason is None and len(exc.args) > 1 and isinstance(exc.args[-1], str):
-        reason = exc.args[-1]  # ConnectTimeoutError(conn, message): str() is the tuple's repr
-    text = str(reason if reason is not None else exc)
-    # urllib3 messages embed the connection object's repr; keep the useful tail.
-    if "): " in text:
-        text = text.split("): ", 1)[1]
-    return text

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -14,43 +13,20 @@ from typing import Any
 
 import aiohttp
 import pytest
-from _aiohttp_script import (
-    PID,
-    ScriptServer,
-    chunks,
-    event,
-    hang,
-    json_response,
-    prediction,
-    raw_response,
-    refused_port,
-    serve,
-)
 from replicate_aiohttp import AiohttpTransport
 
 import replicate
-from replicate import Request, Timeout, _plugins
+from replicate import Request, Timeout
+from replicate.testing import PREDICTION_ID as PID
+from replicate.testing import ScriptServer
+from replicate.testing import servers as script
+from replicate.testing.fixtures import script_server_fixture
 
 TOKEN = "r8_test_token"
 
 
-@pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The ``REPLICATE_*`` and proxy environment cleared, only this plugin allowed to load
-    (``REPLICATE_PLUGINS=aiohttp``) and the entry-point scan forgotten."""
-    for name in list(os.environ):
-        if name.startswith("REPLICATE_") or name.lower().endswith("_proxy"):
-            monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("REPLICATE_PLUGINS", "aiohttp")
-    monkeypatch.setenv("REPLICATE_POLL_INTERVAL", "0.01")
-    _plugins.reset()
-    yield
-    _plugins.reset()
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptServer]:
-    yield from serve()
+#: Each test: its own loopback server, in an environment where only this plugin loads.
+server = script_server_fixture("aiohttp", REPLICATE_POLL_INTERVAL="0.01")
 
 
 def client(server: ScriptServer, **kwargs: Any) -> replicate.AsyncReplicate:
@@ -70,7 +46,7 @@ def test_registered_as_async_only(server: ScriptServer) -> None:
 
 
 def test_get_and_raw_response(server: ScriptServer) -> None:
-    server.route(f"/v1/predictions/{PID}", json_response(prediction(server)))
+    server.route(f"/v1/predictions/{PID}", script.json_response(script.prediction(server)))
 
     async def main() -> None:
         async with client(server) as c:
@@ -91,12 +67,7 @@ def test_get_and_raw_response(server: ScriptServer) -> None:
 
 def test_run_in_sync_mode(server: ScriptServer) -> None:
     server.route(
-        "/v1/models/acme/hello/predictions",
-        json_response(
-            prediction(server, output="hello Alice"),
-            201,
-            headers=[("Content-Type", "application/json"), ("Preference-Applied", "wait=60")],
-        ),
+        "/v1/models/acme/hello/predictions", script.created_prediction(server, output="hello Alice")
     )
 
     async def main() -> Any:
@@ -112,14 +83,14 @@ def test_run_in_sync_mode(server: ScriptServer) -> None:
 def test_stream_sse_events_arrive_as_sent(server: ScriptServer) -> None:
     server.route(
         "/v1/models/acme/hello/predictions",
-        json_response(prediction(server, status="starting"), 201),
+        script.json_response(script.prediction(server, status="starting"), 201),
     )
     server.route(
         f"/stream/{PID}",
-        chunks(
-            event("output", "Hello", "1:0"),
-            event("output", " world", "1:1"),
-            event("done", "{}", "1:2"),
+        script.stream_response(
+            script.sse_event("output", "Hello", "1:0"),
+            script.sse_event("output", " world", "1:1"),
+            script.sse_event("done", "{}", "1:2"),
             pause=0.2,
         ),
     )
@@ -139,7 +110,7 @@ def test_stream_sse_events_arrive_as_sent(server: ScriptServer) -> None:
 
 
 def test_request_bodies(server: ScriptServer) -> None:
-    server.route("/v1/up", json_response({}))
+    server.route("/v1/up", script.json_response({}))
 
     async def main() -> None:
         async with client(server, max_retries=0) as c:
@@ -152,13 +123,13 @@ def test_request_bodies(server: ScriptServer) -> None:
 
 
 def test_errors(server: ScriptServer) -> None:
-    server.route("/v1/slow", hang)
-    server.route("/v1/short", raw_response(b'{"a": 1', length=100))
+    server.route("/v1/slow", script.hang)
+    server.route("/v1/short", script.raw_response(b'{"a": 1', length=100))
 
     async def main() -> None:
         bad = replicate.AsyncReplicate(
             bearer_token=TOKEN,
-            base_url=f"http://127.0.0.1:{refused_port()}/v1",
+            base_url=f"http://127.0.0.1:{script.refused_port()}/v1",
             transport="aiohttp",
             max_retries=0,
         )
@@ -180,7 +151,9 @@ def test_errors(server: ScriptServer) -> None:
 
 
 def test_deadline_ends_a_slow_body(server: ScriptServer) -> None:
-    server.route("/v1/drip", chunks(*[b"x"] * 50, pause=0.1, content_type="text/plain"))
+    server.route(
+        "/v1/drip", script.stream_response(*[b"x"] * 50, pause=0.1, content_type="text/plain")
+    )
 
     async def main() -> None:
         transport = AiohttpTransport()
@@ -199,7 +172,7 @@ def test_deadline_ends_a_slow_body(server: ScriptServer) -> None:
 
 
 def test_users_session_is_used_and_not_closed(server: ScriptServer) -> None:
-    server.route("/v1/x", json_response({"ok": True}))
+    server.route("/v1/x", script.json_response({"ok": True}))
 
     async def main() -> None:
         session = aiohttp.ClientSession(headers={"X-Corp": "kept"})
@@ -218,7 +191,7 @@ def test_users_session_is_used_and_not_closed(server: ScriptServer) -> None:
 
 
 def test_closed_client_refuses_to_send(server: ScriptServer) -> None:
-    server.route("/v1/x", json_response({}))
+    server.route("/v1/x", script.json_response({}))
 
     async def main() -> None:
         c = client(server)
@@ -231,7 +204,7 @@ def test_closed_client_refuses_to_send(server: ScriptServer) -> None:
 
 
 def test_the_client_belongs_to_its_event_loop(server: ScriptServer) -> None:
-    server.route("/v1/x", json_response({}))
+    server.route("/v1/x", script.json_response({}))
     c = client(server)
 
     async def use() -> None:
@@ -243,7 +216,9 @@ def test_the_client_belongs_to_its_event_loop(server: ScriptServer) -> None:
 
 
 def test_100_concurrent_gets(server: ScriptServer) -> None:
-    server.route(f"/v1/predictions/{PID}", json_response(prediction(server), delay=0.02))
+    server.route(
+        f"/v1/predictions/{PID}", script.json_response(script.prediction(server), delay=0.02)
+    )
 
     async def main() -> None:
         async with client(server) as c:
@@ -257,8 +232,8 @@ def test_100_concurrent_gets(server: ScriptServer) -> None:
 
 
 def test_cancellation_closes_nothing_it_should_not(server: ScriptServer) -> None:
-    server.route("/v1/slow", hang)
-    server.route("/v1/x", json_response({"ok": 1}))
+    server.route("/v1/slow", script.hang)
+    server.route("/v1/x", script.json_response({"ok": 1}))
 
     async def main() -> None:
         async with client(server) as c:
@@ -273,7 +248,7 @@ def test_cancellation_closes_nothing_it_should_not(server: ScriptServer) -> None
 
 
 def test_env_proxy(server: ScriptServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    server.route("/v1/x", json_response({"via": "proxy"}))
+    server.route("/v1/x", script.json_response({"via": "proxy"}))
     monkeypatch.setenv("HTTP_PROXY", server.url())
 
     async def main() -> None:
@@ -287,7 +262,7 @@ def test_env_proxy(server: ScriptServer, monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_sync_body_iterable_is_read_in_the_loop_thread(server: ScriptServer) -> None:
-    server.route("/v1/up", json_response({}))
+    server.route("/v1/up", script.json_response({}))
     threads = set()
 
     def body() -> Iterator[bytes]:

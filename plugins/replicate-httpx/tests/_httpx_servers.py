@@ -1,38 +1,23 @@
 """Helpers for the plugin's tests (no conftest.py: the plugins' tests run in one pytest
 session with the SDK's, so every name here is this plugin's own).
 
-``isolate`` (an autouse fixture in each test module): every test starts with the
-``REPLICATE_*`` environment (and proxy and ``SSL_CERT_*`` variables) cleared, only this plugin
-allowed to load (``REPLICATE_PLUGINS=httpx``) and the SDK's entry-point scan forgotten, so
-whatever else is installed or exported on the machine cannot change a result. ``raw_servers``
+``ISOLATION`` (for ``replicate.testing.isolated_environment`` in each test module's autouse
+fixture): the ``REPLICATE_*``, proxy and ``SSL_CERT_*`` variables cleared and only this plugin
+allowed to load, so whatever else is installed or exported on the machine cannot change a
+result. ``raw_servers``
 (the ``raw_server`` fixture) starts loopback TCP servers that answer as no well-behaved HTTP
 server does.
 """
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
-import pytest
-
-from replicate import _plugins
-
-
-def isolate(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in list(os.environ):
-        if (
-            name.startswith("REPLICATE_")
-            or name.lower().endswith("_proxy")
-            or name.startswith("SSL_CERT_")
-        ):
-            monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("REPLICATE_PLUGINS", "httpx")
-    _plugins.reset()
-    yield
-    _plugins.reset()
+#: ``isolated_environment(**ISOLATION)``.
+ISOLATION: dict[str, Any] = {"plugins": "httpx", "clear": ("SSL_CERT_",)}
 
 
 class RawServer:

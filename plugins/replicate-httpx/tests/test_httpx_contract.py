@@ -8,16 +8,18 @@ from typing import Any
 
 import httpx
 import pytest
-from _httpx_servers import isolate
+from _httpx_servers import ISOLATION
 from replicate_httpx import AsyncHttpxTransport, HttpxTransport
 
 from replicate import ClientConfig
+from replicate.testing import isolated_environment
 from replicate.testing.contract import AsyncTransportContract, SyncTransportContract
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    yield from isolate(monkeypatch)
+def _isolated_env() -> Iterator[None]:
+    with isolated_environment(**ISOLATION):
+        yield
 
 
 class TestHttpxTransport(SyncTransportContract):

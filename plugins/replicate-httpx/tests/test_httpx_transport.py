@@ -22,7 +22,7 @@ import httpx
 import pytest
 import replicate_httpx
 import trustme
-from _httpx_servers import RawServer, isolate, raw_servers, read_request
+from _httpx_servers import ISOLATION, RawServer, raw_servers, read_request
 from pytest_httpserver import HTTPServer
 from replicate_httpx import AsyncHttpxTransport, HttpxTransport
 from werkzeug import Request as WRequest
@@ -31,14 +31,16 @@ from werkzeug import Response as WResponse
 import replicate
 from replicate import Request, Timeout
 from replicate import _plugins as plugins_module
+from replicate.testing import isolated_environment, run_in_threads
 
 PREDICTION = {"id": "p1", "status": "succeeded", "output": "hello"}
 Start = Callable[[Callable[[socket.socket], None]], RawServer]
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    yield from isolate(monkeypatch)
+def _isolated_env() -> Iterator[None]:
+    with isolated_environment(**ISOLATION):
+        yield
 
 
 @pytest.fixture
@@ -871,22 +873,13 @@ def test_pickling(api: HTTPServer) -> None:
 
 
 def test_concurrent_use_from_threads(api: HTTPServer) -> None:
-    errors: list[BaseException] = []
     with client(api.url_for("/v1")) as c:
 
         def work() -> None:
-            try:
-                for _ in range(10):
-                    assert c.predictions.get("p1").id == "p1"
-            except BaseException as exc:  # pragma: no cover - reported below
-                errors.append(exc)
+            for _ in range(10):
+                assert c.predictions.get("p1").id == "p1"
 
-        threads = [threading.Thread(target=work) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    assert errors == []
+        run_in_threads(work, 8)
     assert len(api.log) == 80
 
 

@@ -31,7 +31,7 @@ from pytest_httpserver import HTTPServer
 from replicate_keyring import KeyringAuth, main
 
 import replicate
-from replicate import _plugins
+from replicate.testing import isolated_environment
 
 TOKEN = "r8_fromTheKeyring0123456789"
 KEY = ("replicate", "api-token")
@@ -62,14 +62,9 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in list(os.environ):
-        if name.startswith(("REPLICATE_", "PYTHON_KEYRING")) or name.lower().endswith("_proxy"):
-            monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("REPLICATE_PLUGINS", "keyring")
-    _plugins.reset()
-    yield
-    _plugins.reset()
+def _isolated_env() -> Iterator[None]:
+    with isolated_environment("keyring", clear=("PYTHON_KEYRING",)):
+        yield
 
 
 @pytest.fixture(autouse=True)

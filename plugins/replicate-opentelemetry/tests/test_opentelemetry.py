@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -24,21 +23,17 @@ from werkzeug import Request, Response
 
 import replicate
 from replicate import _plugins
+from replicate.testing import isolated_environment
 
 TOKEN = "r8_OtelTokenMustNeverBeRecorded42"
 SECRET_INPUT = "my-secret-prompt-value"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in list(os.environ):
-        if name.startswith("REPLICATE_") or name.lower().endswith("_proxy"):
-            monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("REPLICATE_PLUGINS", "")  # instances are passed per client
-    monkeypatch.setenv("REPLICATE_POLL_INTERVAL", "0.01")
-    _plugins.reset()
-    yield
-    _plugins.reset()
+def _isolated_env() -> Iterator[None]:
+    # REPLICATE_PLUGINS empty: the plugin's instances are passed per client
+    with isolated_environment("", REPLICATE_POLL_INTERVAL="0.01"):
+        yield
 
 
 class Telemetry:

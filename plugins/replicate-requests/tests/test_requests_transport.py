@@ -4,53 +4,28 @@
 from __future__ import annotations
 
 import json
-import os
 import ssl
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 import trustme
-from _requests_script import (
-    PID,
-    ScriptServer,
-    chunks,
-    event,
-    hang,
-    json_response,
-    prediction,
-    raw_response,
-    refused_port,
-    serve,
-)
 from replicate_requests import RequestsTransport
 
 import replicate
-from replicate import Request, Timeout, _plugins
+from replicate import Request, Timeout
+from replicate.testing import PREDICTION_ID as PID
+from replicate.testing import ScriptServer, run_in_threads
+from replicate.testing import servers as script
+from replicate.testing.fixtures import script_server_fixture
 
 TOKEN = "r8_test_token"
 
 
-@pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The ``REPLICATE_*`` and proxy environment cleared, only this plugin allowed to load
-    (``REPLICATE_PLUGINS=requests``) and the entry-point scan forgotten."""
-    for name in list(os.environ):
-        if name.startswith("REPLICATE_") or name.lower().endswith("_proxy"):
-            monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("REPLICATE_PLUGINS", "requests")
-    monkeypatch.setenv("REPLICATE_POLL_INTERVAL", "0.01")
-    _plugins.reset()
-    yield
-    _plugins.reset()
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptServer]:
-    yield from serve()
+#: Each test: its own loopback server, in an environment where only this plugin loads.
+server = script_server_fixture("requests", REPLICATE_POLL_INTERVAL="0.01")
 
 
 def client(server: ScriptServer, **kwargs: object) -> replicate.Replicate:
@@ -67,7 +42,7 @@ def test_registered_by_name_and_from_config(server: ScriptServer) -> None:
 
 
 def test_get_sends_exactly_the_core_headers(server: ScriptServer) -> None:
-    server.route(f"/v1/predictions/{PID}", json_response(prediction(server)))
+    server.route(f"/v1/predictions/{PID}", script.json_response(script.prediction(server)))
     with client(server) as c:
         p = c.predictions.get(prediction_id=PID)
         assert (p.id, p.status) == (PID, "succeeded")
@@ -84,7 +59,7 @@ def test_get_sends_exactly_the_core_headers(server: ScriptServer) -> None:
 def test_repeated_headers_merge_and_cookies_are_not_kept(server: ScriptServer) -> None:
     server.route(
         "/v1/x",
-        raw_response(
+        script.raw_response(
             b"{}",
             headers=[
                 ("Content-Type", "application/json"),
@@ -103,12 +78,7 @@ def test_repeated_headers_merge_and_cookies_are_not_kept(server: ScriptServer) -
 
 def test_run_in_sync_mode(server: ScriptServer) -> None:
     server.route(
-        "/v1/models/acme/hello/predictions",
-        json_response(
-            prediction(server, output="hello Alice"),
-            201,
-            headers=[("Content-Type", "application/json"), ("Preference-Applied", "wait=60")],
-        ),
+        "/v1/models/acme/hello/predictions", script.created_prediction(server, output="hello Alice")
     )
     with client(server) as c:
         assert c.run("acme/hello", input={"text": "Alice"}) == "hello Alice"
@@ -119,7 +89,7 @@ def test_run_in_sync_mode(server: ScriptServer) -> None:
 
 
 def test_request_bodies_bytes_file_and_iterables(server: ScriptServer, tmp_path: Path) -> None:
-    server.route("/v1/up", json_response({}))
+    server.route("/v1/up", script.json_response({}))
     path = tmp_path / "f.bin"
     path.write_bytes(b"from a file")
     with client(server, max_retries=0) as c:
@@ -137,14 +107,14 @@ def test_request_bodies_bytes_file_and_iterables(server: ScriptServer, tmp_path:
 
 def test_stream_sse_events_arrive_as_sent(server: ScriptServer) -> None:
     gate = threading.Event()
-    sent = [event("output", "Hello", "1:0"), event("output", " world", "1:1")]
+    sent = [script.sse_event("output", "Hello", "1:0"), script.sse_event("output", " world", "1:1")]
 
     def respond(h):  # type: ignore[no-untyped-def]
-        chunks(sent[0])(_Partial(h, gate, sent[1:]))
+        script.stream_response(sent[0])(_Partial(h, gate, sent[1:]))
 
     server.route(
         "/v1/models/acme/hello/predictions",
-        json_response(prediction(server, status="starting"), 201),
+        script.json_response(script.prediction(server, status="starting"), 201),
     )
     server.route(f"/stream/{PID}", respond)
     got = []
@@ -179,7 +149,7 @@ class _GatedFile:
     def write(self, data: bytes) -> None:
         if data == b"0\r\n\r\n":
             assert self._gate.wait(5), "the client did not see the first event in time"
-            for piece in [*self._rest, event("done", "{}", "1:2")]:
+            for piece in [*self._rest, script.sse_event("done", "{}", "1:2")]:
                 self._f.write(b"%x\r\n%s\r\n" % (len(piece), piece))
         self._f.write(data)
 
@@ -188,7 +158,9 @@ class _GatedFile:
 
 
 def test_streamed_body_chunks_and_close(server: ScriptServer) -> None:
-    server.route("/v1/s", chunks(b"one", b"two", pause=0.05, content_type="text/plain"))
+    server.route(
+        "/v1/s", script.stream_response(b"one", b"two", pause=0.05, content_type="text/plain")
+    )
     transport = RequestsTransport()
     try:
         r = transport.send(Request("GET", server.url("/v1/s")), timeout=Timeout(5), stream=True)
@@ -206,7 +178,7 @@ def test_gzip_is_decoded(server: ScriptServer) -> None:
     body = gzip.compress(b'{"hello": "world"}')
     server.route(
         "/v1/z",
-        raw_response(
+        script.raw_response(
             body, headers=[("Content-Type", "application/json"), ("Content-Encoding", "gzip")]
         ),
     )
@@ -217,7 +189,9 @@ def test_gzip_is_decoded(server: ScriptServer) -> None:
 
 
 def test_no_redirects_followed(server: ScriptServer) -> None:
-    server.route("/v1/moved", raw_response(b"", 302, [("Location", server.url("/v1/there"))]))
+    server.route(
+        "/v1/moved", script.raw_response(b"", 302, [("Location", server.url("/v1/there"))])
+    )
     transport = RequestsTransport()
     try:
         r = transport.send(Request("GET", server.url("/v1/moved")), timeout=Timeout(5))
@@ -230,7 +204,7 @@ def test_no_redirects_followed(server: ScriptServer) -> None:
 def test_connection_refused_is_never_sent() -> None:
     c = replicate.Replicate(
         bearer_token=TOKEN,
-        base_url=f"http://127.0.0.1:{refused_port()}/v1",
+        base_url=f"http://127.0.0.1:{script.refused_port()}/v1",
         transport="requests",
         max_retries=0,
     )
@@ -241,7 +215,7 @@ def test_connection_refused_is_never_sent() -> None:
 
 
 def test_read_timeout(server: ScriptServer) -> None:
-    server.route("/v1/slow", hang)
+    server.route("/v1/slow", script.hang)
     with client(server, max_retries=0, timeout=Timeout(connect=2, read=0.2)) as c:
         start = time.monotonic()
         with pytest.raises(replicate.APITimeoutError) as info:
@@ -251,14 +225,14 @@ def test_read_timeout(server: ScriptServer) -> None:
 
 
 def test_short_body_raises(server: ScriptServer) -> None:
-    server.route("/v1/short", raw_response(b'{"a": 1', length=100))
+    server.route("/v1/short", script.raw_response(b'{"a": 1', length=100))
     with client(server, max_retries=0) as c, pytest.raises(replicate.APIConnectionError) as info:
         c.get("/short")
     assert info.value.request_sent is True
 
 
 def test_broken_stream_raises(server: ScriptServer) -> None:
-    server.route("/v1/cut", chunks(b"part", end="cut", content_type="text/plain"))
+    server.route("/v1/cut", script.stream_response(b"part", end="cut", content_type="text/plain"))
     transport = RequestsTransport()
     try:
         r = transport.send(Request("GET", server.url("/v1/cut")), timeout=Timeout(5), stream=True)
@@ -269,7 +243,9 @@ def test_broken_stream_raises(server: ScriptServer) -> None:
 
 
 def test_deadline_ends_a_slow_body(server: ScriptServer) -> None:
-    server.route("/v1/drip", chunks(*[b"x"] * 50, pause=0.1, content_type="text/plain"))
+    server.route(
+        "/v1/drip", script.stream_response(*[b"x"] * 50, pause=0.1, content_type="text/plain")
+    )
     transport = RequestsTransport()
     try:
         start = time.monotonic()
@@ -290,7 +266,7 @@ def test_deadline_ends_a_slow_body(server: ScriptServer) -> None:
 
 
 def test_users_session_is_used_and_not_closed(server: ScriptServer) -> None:
-    server.route("/v1/x", json_response({"ok": True}))
+    server.route("/v1/x", script.json_response({"ok": True}))
     session = requests.Session()
     session.headers["X-Corp"] = "kept"
     seen = []
@@ -318,7 +294,7 @@ def test_users_session_is_used_and_not_closed(server: ScriptServer) -> None:
 
 
 def test_closed_transport_refuses_to_send(server: ScriptServer) -> None:
-    server.route("/v1/x", json_response({}))
+    server.route("/v1/x", script.json_response({}))
     c = client(server)
     c.close()
     with pytest.raises(replicate.ReplicateError, match="closed"):
@@ -326,30 +302,21 @@ def test_closed_transport_refuses_to_send(server: ScriptServer) -> None:
 
 
 def test_concurrent_use_from_threads(server: ScriptServer) -> None:
-    server.route(f"/v1/predictions/{PID}", json_response(prediction(server)))
-    errors: list[BaseException] = []
+    server.route(f"/v1/predictions/{PID}", script.json_response(script.prediction(server)))
     with client(server) as c:
 
         def work() -> None:
-            try:
-                for _ in range(10):
-                    assert c.predictions.get(prediction_id=PID).id == PID
-            except BaseException as exc:  # pragma: no cover - reported below
-                errors.append(exc)
+            for _ in range(10):
+                assert c.predictions.get(prediction_id=PID).id == PID
 
-        threads = [threading.Thread(target=work) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    assert not errors
+        run_in_threads(work, 8)
     assert len(server.requests) == 80
 
 
 def test_proxy_from_config_and_environment(
     server: ScriptServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    server.route("/v1/x", json_response({"via": "proxy"}))
+    server.route("/v1/x", script.json_response({"via": "proxy"}))
     c = replicate.Replicate(
         bearer_token=TOKEN,
         base_url="http://api.example.test/v1",
@@ -383,21 +350,13 @@ def test_proxy_from_config_and_environment(
 def tls(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
-    server = ScriptServer()
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(ctx)
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    server.route("/v1/x", json_response({"tls": True}))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
     bundle = tmp_path_factory.mktemp("ca") / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
-    try:
+    with ScriptServer(ssl_context=ctx) as server:
+        server.route("/v1/x", script.json_response({"tls": True}))
         yield ca, server, bundle
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
@@ -424,14 +383,9 @@ def test_tls_verify_settings(tls) -> None:  # type: ignore[no-untyped-def]
 
 def test_second_server_is_independent() -> None:
     # two clients, two servers, one process: nothing shared between sessions
-    gen_a, gen_b = serve(), serve()
-    a, b = next(gen_a), next(gen_b)
-    try:
-        a.route("/v1/x", json_response({"s": "a"}))
-        b.route("/v1/x", json_response({"s": "b"}))
+    with ScriptServer() as a, ScriptServer() as b:
+        a.route("/v1/x", script.json_response({"s": "a"}))
+        b.route("/v1/x", script.json_response({"s": "b"}))
         with client(a) as ca, client(b) as cb:
             assert ca.get("/x").json() == {"s": "a"}
             assert cb.get("/x").json() == {"s": "b"}
-    finally:
-        for gen in (gen_a, gen_b):
-            gen.close()

@@ -9,9 +9,9 @@ import os
 import pickle
 import shlex
 import sys
-import threading
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,17 @@ from pytest_httpserver import HTTPServer
 from replicate_token_command import TokenCommandAuth
 
 import replicate
+from replicate.testing import isolated_environment, run_in_threads
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env() -> Iterator[None]:
+    """The ``REPLICATE_*`` and proxy environment cleared, only this plugin allowed to load
+    (``REPLICATE_PLUGINS=token-command``) and the SDK's entry-point scan forgotten, so whatever
+    else is installed or exported on the machine cannot change a result."""
+    with isolated_environment("token-command"):
+        yield
+
 
 SCRIPT = """\
 import sys, time
@@ -262,23 +273,8 @@ def test_concurrent_first_requests_run_the_command_once(
     httpserver: HTTPServer, vault: Vault
 ) -> None:
     httpserver.expect_request("/v1/account").respond_with_json({})
-    errors: list[BaseException] = []
     with make_client(httpserver) as client:
-        barrier = threading.Barrier(8)
-
-        def work() -> None:
-            try:
-                barrier.wait()
-                client.get("account")
-            except BaseException as exc:
-                errors.append(exc)
-
-        threads = [threading.Thread(target=work) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    assert errors == []
+        run_in_threads(lambda: client.get("account"), 8, together=True)
     assert vault.runs == 1
     assert sent_auth(httpserver) == ["Bearer r8_from-the-vault"] * 8
 
