@@ -46,7 +46,7 @@ import aiohttp  # noqa: E402
 import msgspec  # noqa: E402
 from _async_side import PID, timed_batch  # noqa: E402
 from _bare import bare_copy  # noqa: E402
-from bench_async import SETTLE_S, V2AsyncSide, start_server  # noqa: E402
+from bench_async import SETTLE_S, V2AsyncSide, print_footer, start_server  # noqa: E402
 
 import replicate  # noqa: E402
 from replicate._config import user_agent  # noqa: E402
@@ -187,16 +187,7 @@ def main() -> None:
             verdict = "meets" if tput >= THROUGHPUT_TARGET else "MISSES"
             line += f"; ours/v2 throughput {tput:.2f}x ({verdict} >= {THROUGHPUT_TARGET:.0f}x)"
         print(line)
-    if v2 is not None:
-        info = v2.info
-        print(
-            f"v2 side: replicate {info['replicate']}, httpx {info['httpx']}, "
-            f"pydantic {info['pydantic']}, Python {info['python']}"
-        )
-    else:
-        print("v2 comparison skipped: no --v2-python given (or $REPLICATE_V2_PYTHON)")
-    print("(ratios: median of the per-round ratios)")
-    print(f"total {time.perf_counter() - started:.1f} s")
+    print_footer(v2, started)
 
 
 if __name__ == "__main__":

@@ -235,6 +235,13 @@ def main() -> None:
                 float(a["cpu_s"]) / float(b["cpu_s"]) for a, b in zip(ours_s, v2_s, strict=True)
             )
             print(f"{d:.0f} ms: ours/v2 throughput {tput:.2f}x, CPU per request {cpu:.2f}x")
+    print_footer(v2, started)
+
+
+def print_footer(v2: V2AsyncSide | None, started: float) -> None:
+    """The last lines of an async benchmark's report: the v2 side's versions (or why there is
+    no v2 side), how ratios are taken, and the run's total time."""
+    if v2 is not None:
         info = v2.info
         print(
             f"v2 side: replicate {info['replicate']}, httpx {info['httpx']}, "
