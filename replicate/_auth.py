@@ -79,15 +79,20 @@ class TokenAuth:
 
     Without an explicit token it looks again at every request (a Cog model's token changes with
     each prediction's scope; the environment may be set after the client was built), in v2's
-    order: the current Cog scope, then ``REPLICATE_API_TOKEN``.
+    order: the current Cog scope, then ``REPLICATE_API_TOKEN``, then ``placeholder``: the
+    ``placeholder_token`` of a transport that answers requests itself (an offline emulator),
+    so that a client of one needs no account.
     """
 
-    __slots__ = ("_cache", "_token")
+    __slots__ = ("_cache", "_placeholder", "_token")
 
-    def __init__(self, token: str | Secret | None = None) -> None:
+    def __init__(
+        self, token: str | Secret | None = None, *, placeholder: str | None = None
+    ) -> None:
         if isinstance(token, str):
             token = Secret(token) if token else None
         self._token = token
+        self._placeholder = placeholder or None
         self._cache: tuple[str, Mapping[str, str]] | None = None
 
     @property
@@ -97,7 +102,7 @@ class TokenAuth:
     def token(self) -> str | None:
         if self._token is not None:
             return self._token.reveal()
-        return token_from_cog() or os.environ.get(TOKEN_ENV) or None
+        return token_from_cog() or os.environ.get(TOKEN_ENV) or self._placeholder
 
     def auth_headers(self, request: Request) -> Mapping[str, str]:
         token = self.token()
@@ -114,9 +119,16 @@ class TokenAuth:
         source = "explicit" if self._token is not None else "environment"
         return f"TokenAuth({source})"
 
-    def __reduce__(self) -> tuple[type[TokenAuth], tuple[()]]:
-        # Never pickle a token: the unpickled provider resolves one as a new client would.
-        return (TokenAuth, ())
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Never pickle a token: the unpickled provider resolves one as a new client would. A
+        # placeholder is no secret (the transport offering it publishes it).
+        if self._placeholder is None:
+            return (TokenAuth, ())
+        return (_token_auth, (self._placeholder,))
+
+
+def _token_auth(placeholder: str) -> TokenAuth:
+    return TokenAuth(placeholder=placeholder)
 
 
 class StaticAuth:

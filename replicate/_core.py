@@ -123,10 +123,13 @@ class ClientCore:
         plugins: Plugins,
         auth: AuthProvider | str | None,
         retry_policy: RetryPolicy | None,
+        placeholder_token: str | None = None,
     ) -> ClientCore:
         """A new client's core: the auth provider and retry policy chosen (see
         :func:`resolve_auth` for the auth's precedence)."""
-        auth_provider = resolve_auth(config, token=token, auth=auth, plugins=plugins)
+        auth_provider = resolve_auth(
+            config, token=token, auth=auth, plugins=plugins, placeholder_token=placeholder_token
+        )
         if retry_policy is not None:
             check_retry_policy(retry_policy, "retry_policy")
             policy: RetryPolicy = retry_policy
@@ -311,6 +314,7 @@ def resolve_auth(
     token: Secret | None,
     auth: AuthProvider | str | None,
     plugins: Plugins,
+    placeholder_token: str | None = None,
 ) -> AuthProvider:
     """A client's auth provider, first that applies:
 
@@ -320,7 +324,9 @@ def resolve_auth(
        it win over ``bearer_token`` too);
     3. ``bearer_token=``;
     4. the ``replicate_auth_provider`` hook: the client's own plugins, then installed ones
-       (``REPLICATE_AUTH=<name>`` picks one), then the built-in token auth.
+       (``REPLICATE_AUTH=<name>`` picks one), then the built-in token auth, which falls back
+       on ``placeholder_token`` (the transport's, when it answers requests itself) when neither
+       the Cog scope nor the environment has a token.
 
     ``auth=`` together with ``bearer_token=`` or an ``Authorization`` default header is a
     ValueError: one of them would be silently ignored.
@@ -356,6 +362,8 @@ def resolve_auth(
         choice_env=AUTH_CHOICE_ENV,
         check=check_auth_provider,
     )
+    if placeholder_token and type(provider) is TokenAuth and not provider.explicit:
+        return TokenAuth(placeholder=placeholder_token)
     return provider
 
 

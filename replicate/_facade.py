@@ -162,6 +162,7 @@ class BaseClient:
             plugins=manager,
             auth=auth,
             retry_policy=retry_policy,
+            placeholder_token=_placeholder_token(chosen),
         )
         self._adopt(core, transport=(chosen, name, True))
         if config.verify is False:
@@ -639,6 +640,12 @@ class BaseClient:
             auth=state.get("auth"),
             retry_policy=None,
         )
+
+
+def _placeholder_token(transport: object) -> str | None:
+    """The token a transport that answers requests itself offers for clients without one."""
+    token = getattr(transport, "placeholder_token", None)
+    return token if isinstance(token, str) and token else None
 
 
 def _value(result: tuple[Response, Any]) -> Any:

@@ -767,6 +767,12 @@ class SyncTransport(Protocol):
     object unpickles with the default one). A transport object may refuse pickling with
     TypeError (the built-in ones do: they hold locks and sockets) or unpickle into a working
     transport with connections of its own, never sharing the original's.
+
+    Optional attributes: ``name`` (shown in the client's repr) and ``placeholder_token``, a
+    string that a transport answering requests itself (an offline emulator, never one that
+    reaches the network) offers as the token of a client that has none: the built-in token
+    auth sends it when neither ``bearer_token=``, a Cog scope nor ``REPLICATE_API_TOKEN`` gives
+    one.
     """
 
     def send(self, request: Request, *, timeout: Timeout, stream: bool = False) -> Response: ...

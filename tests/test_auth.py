@@ -516,3 +516,75 @@ def test_401_refresh_is_tried_once(httpserver: HTTPServer) -> None:
             c.get("/a")
     assert provider.refreshes == 2  # once per call, never in a loop
     assert len(httpserver.log) == 2
+
+
+# --- a transport's placeholder token ----------------------------------------------------------
+
+
+class _OfflineTransport(MockTransport):
+    """A transport that answers requests itself and offers a token for clients without one."""
+
+    placeholder_token = "r8_placeholder_offline"
+
+
+def _sent_authorization(client: replicate.Replicate, transport: MockTransport) -> str | None:
+    client.get("/account")
+    return transport.requests[-1].headers.get("Authorization")
+
+
+def _ok(request: replicate.Request) -> replicate.Response:
+    return replicate.Response(200, headers={"Content-Type": "application/json"}, content=b"{}")
+
+
+def test_placeholder_token_used_without_any_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REPLICATE_API_TOKEN", raising=False)
+    transport = _OfflineTransport(_ok)
+    with replicate.Replicate(transport=transport) as client:
+        assert _sent_authorization(client, transport) == "Bearer r8_placeholder_offline"
+        assert client.bearer_token == "r8_placeholder_offline"
+
+
+def test_placeholder_token_yields_to_the_environment_and_explicit_tokens(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REPLICATE_API_TOKEN", ENV_TOKEN)
+    transport = _OfflineTransport(_ok)
+    with replicate.Replicate(transport=transport) as client:
+        assert _sent_authorization(client, transport) == f"Bearer {ENV_TOKEN}"
+    transport = _OfflineTransport(_ok)
+    with replicate.Replicate(transport=transport, bearer_token="r8_explicit") as client:
+        assert _sent_authorization(client, transport) == "Bearer r8_explicit"
+
+
+def test_placeholder_token_yields_to_a_given_auth_provider(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("REPLICATE_API_TOKEN", raising=False)
+
+    class Gateway:
+        def auth_headers(self, request: replicate.Request) -> dict[str, str]:
+            return {"Authorization": "Gateway abc"}
+
+    transport = _OfflineTransport(_ok)
+    with replicate.Replicate(transport=transport, auth=Gateway()) as client:
+        assert _sent_authorization(client, transport) == "Gateway abc"
+
+
+def test_a_network_transport_offers_no_placeholder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REPLICATE_API_TOKEN", raising=False)
+    transport = MockTransport(_ok)
+    with (
+        replicate.Replicate(transport=transport) as client,
+        pytest.raises(replicate.MissingTokenError),
+    ):
+        client.get("/account")
+    assert transport.requests == []
+
+
+def test_placeholder_token_auth_pickles_with_its_placeholder_only() -> None:
+    import pickle
+
+    auth = pickle.loads(pickle.dumps(TokenAuth(placeholder="r8_placeholder_offline")))
+    assert isinstance(auth, TokenAuth)
+    assert auth._placeholder == "r8_placeholder_offline"
+    assert b"r8_secret" not in pickle.dumps(TokenAuth("r8_secret", placeholder="p"))
