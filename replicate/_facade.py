@@ -268,11 +268,15 @@ class BaseClient:
         set_default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, object] | None = None,
         set_default_query: Mapping[str, object] | None = None,
+        http_client: Any = None,
     ) -> Self:
         """A copy with some settings changed, sharing this client's connection pool and plugins.
 
         ``default_headers``/``default_query`` merge into the current ones; ``set_...`` replace
-        them. Closing the copy does not close the pool this client owns.
+        them. Closing the copy does not close the pool this client owns. ``http_client=`` (v2's
+        keyword: an ``httpx.Client``, or ``httpx.AsyncClient`` for the async client) gives the
+        copy a transport of its own over that client, through the ``replicate-httpx`` plugin, as
+        the constructor's keyword does; the httpx client stays the caller's to close.
         """
         if default_headers is not None and set_default_headers is not None:
             raise ValueError("pass default_headers= (merge) or set_default_headers= (replace)")
@@ -297,11 +301,15 @@ class BaseClient:
         if bearer_token is not None and not isinstance(bearer_token, str):
             raise TypeError(f"bearer_token must be a string, not {type(bearer_token).__name__}")
         token = Secret(bearer_token) if bearer_token else self._core.token
+        new_config = config.replace(**changes)
+        transport: tuple[Any, str, bool] = (self._transport, self._transport_name, False)
+        if http_client is not None:
+            chosen, name = self._choose_transport(
+                self._core.plugins, new_config, None, http_client
+            )
+            transport = (chosen, name, True)
         new = object.__new__(type(self))
-        new._adopt(
-            self._core.replace(config.replace(**changes), token=token),
-            transport=(self._transport, self._transport_name, False),
-        )
+        new._adopt(self._core.replace(new_config, token=token), transport=transport)
         return new
 
     copy = with_options

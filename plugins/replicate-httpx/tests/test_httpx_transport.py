@@ -76,6 +76,7 @@ def echo(request: WRequest) -> WResponse:
                 "chunked": request.headers.get("Transfer-Encoding"),
                 "authorization": request.headers.get("Authorization"),
                 "x-mine": request.headers.get("X-Mine"),
+                "x-extra": request.headers.get("X-Extra"),
             }
         ),
         content_type="application/json",
@@ -964,3 +965,46 @@ def test_http2(raw_server: Start, ca: trustme.CA, ca_bundle: str) -> None:
             assert raw.http_version == "HTTP/2"
 
     asyncio.run(main())
+
+
+def test_with_options_http_client_sync(api: HTTPServer) -> None:
+    """v2's ``copy(http_client=)``: the copy sends through the given client, the original and
+    the user's client are left as they were."""
+    api.expect_request("/v1/echo", method="POST").respond_with_handler(echo)
+    mine = httpx.Client(headers={"X-Mine": "copy"})
+    with client(api.url_for("/v1"), transport="urllib3") as original:
+        copy = original.with_options(http_client=mine, default_headers={"X-Extra": "1"})
+        assert isinstance(copy.transport, HttpxTransport)
+        assert copy.transport.client is mine
+        seen = copy.post("/echo", content=b"hi").json()
+        assert (seen["x-mine"], seen["x-extra"]) == ("copy", "1")
+        assert seen["authorization"] == "Bearer r8_test"
+        copy.close()
+        assert not mine.is_closed
+        # The original keeps its own transport, still open after the copy was closed.
+        assert not isinstance(original.transport, HttpxTransport)
+        assert original.predictions.get("p1").id == "p1"
+    mine.close()
+
+
+def test_with_options_http_client_async(api: HTTPServer) -> None:
+    async def main() -> None:
+        mine = httpx.AsyncClient()
+        async with aclient(api.url_for("/v1"), transport="httpx") as original:
+            copy = original.copy(http_client=mine)
+            assert copy.transport.client is mine
+            assert (await copy.predictions.get("p1")).id == "p1"
+            await copy.close()
+            assert not mine.is_closed
+            assert (await original.predictions.get("p1")).id == "p1"
+        await mine.aclose()
+
+    asyncio.run(main())
+
+
+def test_with_options_http_client_of_the_wrong_colour(api: HTTPServer) -> None:
+    with (
+        client(api.url_for("/v1"), transport="urllib3") as original,
+        pytest.raises(TypeError, match=r"takes an httpx\.Client"),
+    ):
+        original.with_options(http_client=httpx.AsyncClient())
