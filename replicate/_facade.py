@@ -304,9 +304,7 @@ class BaseClient:
         new_config = config.replace(**changes)
         transport: tuple[Any, str, bool] = (self._transport, self._transport_name, False)
         if http_client is not None:
-            chosen, name = self._choose_transport(
-                self._core.plugins, new_config, None, http_client
-            )
+            chosen, name = self._choose_transport(self._core.plugins, new_config, None, http_client)
             transport = (chosen, name, True)
         new = object.__new__(type(self))
         new._adopt(self._core.replace(new_config, token=token), transport=transport)

@@ -364,13 +364,22 @@ class Plugins:
         by registration: built-ins, installed plugins (by name), then the client's own plugins in
         list order, so that a client's own plugin has the last word.
         """
+        return tuple(fn for _, fn in self.named_callers(hook, argnames))
+
+    def named_callers(
+        self, hook: str, argnames: tuple[str, ...]
+    ) -> tuple[tuple[str, Callable[..., Any]], ...]:
+        """:meth:`callers`, each paired with the name of its plugin (for messages that name
+        the plugin whose implementation failed)."""
         impls = getattr(self.pm.hook, hook).get_hookimpls()
         ordered = (
             [i for i in impls if i.tryfirst]
             + [i for i in impls if not i.tryfirst and not i.trylast]
             + [i for i in impls if i.trylast]
         )
-        return tuple(_bind(i.function, tuple(i.argnames), argnames) for i in ordered)
+        return tuple(
+            (i.plugin_name, _bind(i.function, tuple(i.argnames), argnames)) for i in ordered
+        )
 
 
 def _bind(

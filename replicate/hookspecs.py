@@ -66,6 +66,9 @@ that returns something other than None, in pluggy's order: the client's own plug
 the list first), then installed plugins (in reverse entry-point name order), then the
 built-in, which always answers. Such an implementation decides for itself whether a value is
 its to handle, so two of them rarely compete; when they do, the client's own plugin wins.
+
+**The command line's hooks** (``replicate_cli_commands``, ``replicate_cli_auth``) are asked by
+the ``replicate`` command alone, never by a client, and only of installed plugins.
 """
 
 from __future__ import annotations
@@ -326,4 +329,52 @@ def replicate_register_file_hosts(register: Callable[[str], None]) -> None:
     A pattern that is not a host name is a :class:`~replicate.PluginError`. If the hook raises
     anything else, a warning names the plugin and its hosts are ignored (an error under
     ``REPLICATE_STRICT_PLUGINS=1``).
+    """
+
+
+# --- the replicate command --------------------------------------------------------------------
+
+
+@hookspec
+def replicate_cli_commands(register: Callable[..., None]) -> None:
+    """Add commands to the ``replicate`` command line.
+
+    Fires once per run of the ``replicate`` command, while it builds its argument parser (never
+    for a client; installed plugins only, as ``REPLICATE_PLUGINS`` allows). Call
+    ``register(name, run, *, help="", configure=None)`` for each command: ``configure(parser)``
+    adds the command's arguments to its ``argparse.ArgumentParser``; ``run(context)`` does the
+    work when the command is chosen, given a :class:`replicate.cli.Context` (``args``: the
+    parsed arguments; ``client()``: a ``Replicate`` client built from the global options
+    ``--base-url``, ``--transport`` and ``--token-stdin``; ``stdout``, ``stderr``), and returns
+    the exit status (None means 0). The return value of the hook is ignored.
+
+    ``run`` fails with a one-line message by raising :class:`replicate.cli.CommandError`
+    (``CommandError("message", exit_code=1)``); the SDK's own errors are reported as the
+    built-in commands report them (API errors with their status and detail, exit 1), and any
+    other exception as one line naming the plugin (exit 1), never a traceback. Ctrl-C exits 130.
+
+    A name that a built-in command or another plugin already has, or a ``register`` call with
+    a bad argument, skips that command with a warning naming the plugin; a hook that raises
+    skips all of that plugin's commands, with a warning. Under ``REPLICATE_STRICT_PLUGINS=1``
+    both are errors (the command exits 1 before running anything).
+    """
+
+
+@hookspec(firstresult=True)
+def replicate_cli_auth(action: str, read_token: Callable[[], str]) -> str | None:
+    """Carry out ``replicate auth login`` or ``replicate auth logout``: store or remove the
+    credentials that the plugin's own :func:`replicate_auth_provider` reads.
+
+    Fires once per ``replicate auth ...`` run, on one installed plugin: the one named by
+    ``--plugin NAME`` or ``REPLICATE_AUTH=NAME``, else the only installed plugin implementing
+    the hook (when two do and none is named, the command fails before calling either; when
+    none does, it fails saying which plugins can, such as ``replicate-keyring``). ``action``
+    is ``"login"`` or ``"logout"``. For ``login``, call ``read_token()`` for the token: it
+    prompts with the input hidden when stdin is a terminal, else reads one line from stdin,
+    and returns it stripped (an empty one is a one-line error, exit 2, raised from it).
+
+    Return a one-line message saying what was done (printed on stdout, exit 0), never the
+    token; or None when the plugin does not support ``action`` (the command then fails saying
+    so, exit 1). If it raises, the command fails with the exception's message on one line,
+    naming the plugin (exit 1; a ValueError, such as a malformed token, exits 2).
     """

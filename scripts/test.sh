@@ -3,6 +3,7 @@
 # mypy (on replicate/, and on tests/typing/: snippets whose type errors are expected). Extra
 # arguments go to pytest.
 EXTRAS="[dev]" source "$(dirname "$0")/_venv.sh"
+bash scripts/_anchors.sh  # the official SDKs tests/test_emulator_conformance.py compares against
 "$VENV/bin/ruff" check replicate tests plugins benchmarks examples
 "$VENV/bin/ruff" format --check replicate tests plugins benchmarks examples
 "$VENV/bin/mypy"

@@ -7,6 +7,9 @@ Store the token once, then use the SDK without ``REPLICATE_API_TOKEN``::
     replicate-keyring status       # says whether a token is stored (never prints it)
     replicate-keyring logout       # removes it
 
+or, with the SDK's ``replicate`` command, ``replicate auth login`` / ``replicate auth logout``
+(this plugin's ``replicate_cli_auth`` hook does the same).
+
 The token lives under the service name ``replicate`` and the user name ``api-token``
 (``REPLICATE_KEYRING_SERVICE`` / ``REPLICATE_KEYRING_USERNAME``, or ``--service`` /
 ``--username``, to change them), so other tools can read it too:
@@ -33,7 +36,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from replicate import MissingTokenError, hookimpl
@@ -50,6 +53,7 @@ __all__ = [
     "delete_token",
     "main",
     "replicate_auth_provider",
+    "replicate_cli_auth",
     "store_token",
 ]
 
@@ -206,6 +210,25 @@ def delete_token(*, service: str | None = None, username: str | None = None) -> 
     except PasswordDeleteError:
         return False
     return True
+
+
+def _where(service: str | None = None, username: str | None = None) -> str:
+    return f"the system keyring (service {_service(service)!r}, user {_username(username)!r})"
+
+
+@hookimpl
+def replicate_cli_auth(action: str, read_token: Callable[[], str]) -> str | None:
+    """``replicate auth login`` stores the token ``read_token()`` gives (prompted for, or read
+    from stdin, by the ``replicate`` command) where :class:`KeyringAuth` reads it;
+    ``replicate auth logout`` removes it. Other actions pass (None)."""
+    if action == "login":
+        store_token(read_token())  # a malformed token: ValueError, before anything is stored
+        return f"Stored the Replicate API token in {_where()}."
+    if action == "logout":
+        if delete_token():
+            return f"Removed the Replicate API token from {_where()}."
+        return f"No Replicate API token was stored in {_where()}."
+    return None
 
 
 def _read_token(stdin: TextIO) -> str:

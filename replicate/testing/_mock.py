@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from typing import Any
 
 from .._http import Headers, Request, Response, Timeout
+from ..transports.helpers import read_body
 
 __all__ = ["AsyncMockTransport", "MockTransport"]
 
@@ -43,7 +44,7 @@ class _Base:
             from ..exceptions import ReplicateError
 
             raise ReplicateError(f"this {type(self).__name__} is closed")
-        sent = request.copy(content=_read_body(request.content))
+        sent = request.copy(content=read_body(request.content))
         with self._lock:
             self.requests.append(sent)
         return sent
@@ -157,21 +158,3 @@ class _Stream:
 
     async def aclose(self) -> None:
         pass
-
-
-def _read_body(content: object) -> bytes | None:
-    """The body as a transport would send it: bytes, a file read to its end, or an iterable's
-    chunks joined (a one-shot iterator is consumed, as sending consumes it)."""
-    if content is None or isinstance(content, bytes):
-        return content
-    if isinstance(content, (bytearray, memoryview)):
-        return bytes(content)
-    read = getattr(content, "read", None)
-    if callable(read):
-        data = read()
-        if not isinstance(data, bytes):
-            raise TypeError(f"a file body must be opened in binary mode, got {type(data).__name__}")
-        return data
-    if isinstance(content, str):
-        raise TypeError("a request body must be bytes, a binary file or an iterable of bytes")
-    return b"".join(content)  # type: ignore[arg-type]

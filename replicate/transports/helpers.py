@@ -306,6 +306,26 @@ def iter_reads(read: Callable[[int], bytes], size: int = CHUNK) -> Iterator[byte
         yield chunk
 
 
+def read_body(content: object) -> bytes | None:
+    """A request body (a :data:`~replicate.Body`) read whole, as a transport would send it, for
+    one that answers without a network (a mock, an emulator): bytes, a binary file read from
+    where it stands to its end, or an iterable's chunks joined (a one-shot iterator is
+    consumed, as sending consumes it). None stays None; a str or a text file is a TypeError."""
+    if content is None or isinstance(content, bytes):
+        return content
+    if isinstance(content, (bytearray, memoryview)):
+        return bytes(content)
+    read = getattr(content, "read", None)
+    if callable(read):
+        data = read()
+        if not isinstance(data, bytes):
+            raise TypeError(f"a file body must be opened in binary mode, got {type(data).__name__}")
+        return data
+    if isinstance(content, str):
+        raise TypeError("a request body must be bytes, a binary file or an iterable of bytes")
+    return b"".join(bytes(chunk) for chunk in content)  # type: ignore[attr-defined]
+
+
 async def aiter_chunks(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
     """A sync iterable of chunks (a request body) as the async iterable an async library
     streams, read with plain calls as the :class:`replicate.AsyncTransport` contract says."""
