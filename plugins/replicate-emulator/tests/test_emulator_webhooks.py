@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -17,10 +18,13 @@ from replicate_emulator.webhooks import Webhooks, new_secret, sign
 
 import replicate.webhooks
 
-VECTOR = (
-    Path(__file__).resolve().parents[4]
-    / "shared/reference/v1-cassettes/fixtures/webhook-signature-vector.json"
+#: The team's reference data: REPLICATE_REFERENCE_DIR (absolute, as CI sets it), else
+#: ../shared/reference beside the checkout, as the core's tests find it.
+REFERENCE = Path(
+    os.environ.get("REPLICATE_REFERENCE_DIR")
+    or Path(__file__).resolve().parents[3].parent / "shared/reference"
 )
+VECTOR = REFERENCE / "v1-cassettes/fixtures/webhook-signature-vector.json"
 
 
 class Receiver:
@@ -128,6 +132,10 @@ def test_signed_delivery_passes_the_sdk_validator(receiver: Receiver, hooks: Web
 
 
 def test_sign_matches_the_published_vector() -> None:
+    if not VECTOR.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"the webhook signature test vector is missing: {VECTOR}")
+        pytest.skip(f"reference data missing ({VECTOR}); set REPLICATE_REFERENCE_DIR")
     vector = json.loads(VECTOR.read_text())
     headers = {k.lower(): v for k, v in vector["headers"].items()}
     signature = sign(
