@@ -11,6 +11,7 @@ skipped, with one line saying what is missing, except under ``CI=true``, where t
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -56,6 +57,26 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     _plugins.reset()
     _default.set_default_client(None)
+
+
+def default_sigint() -> None:
+    """A child's ``preexec_fn``: Ctrl-C at its default, so that its Python raises
+    KeyboardInterrupt, even when these tests run with SIGINT ignored (a shell's background
+    job), which a child would inherit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture(autouse=True)
+def _python_sigint() -> Iterator[None]:
+    """Python's own Ctrl-C handler for every test, whatever the run inherited: tests of
+    interrupts deliver them with ``_thread.interrupt_main``, which does nothing while SIGINT is
+    ignored (as it is in a shell's background job)."""
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    if previous is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture

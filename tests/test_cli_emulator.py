@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import default_sigint
 from test_cli_process import read_all
 
 from replicate.cli import main
@@ -157,6 +158,7 @@ def test_sigint_cancels_slow_progress_and_exits_130() -> None:
             "seconds_per_step=0.05",
         ],
         stdout=subprocess.PIPE,
+        preexec_fn=default_sigint,
         stderr=subprocess.PIPE,
         text=True,
         env=env(),

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import default_sigint
 from pytest_httpserver import HTTPServer
 from test_cli import PID, TOKEN, FakeAPI
 
@@ -60,6 +61,7 @@ def test_sigint_cancels_the_running_prediction_and_exits_130(httpserver: HTTPSer
     proc = subprocess.Popen(
         [str(SCRIPT), "--base-url", api.url, "run", "acme/hello", "text=bob"],
         stdout=subprocess.PIPE,
+        preexec_fn=default_sigint,
         stderr=subprocess.PIPE,
         text=True,
         env=env(),
