@@ -29,7 +29,7 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
 
 
-@dataclass
+@dataclass(slots=True)
 class EmuRequest:
     """One request as the emulator sees it.
 
