@@ -10,7 +10,10 @@
 - ``emulator_url``: that server's API base URL (``http://127.0.0.1:<port>/v1``), to give a
   client as ``base_url=`` (any token works).
 
-A test module's own fixture of the same name takes precedence over these.
+A test asks for other settings with the ``emulator`` marker, whose keywords go to the
+``Emulator`` (``@pytest.mark.emulator(rate_limits=True)`` for the service's limits,
+``faults=[...]``, ``speed=``...). A test module's own fixture of the same name takes
+precedence over these.
 """
 
 from __future__ import annotations
@@ -30,12 +33,25 @@ if TYPE_CHECKING:
 # run of a project that has the plugin installed, and must cost nothing there.
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "emulator(**options): options for the emulator fixture's Emulator "
+        "(rate_limits=True, faults=[...], speed=...)",
+    )
+
+
 @pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    """A fresh emulator for one test: state in memory, rate limits off; closed afterwards."""
+def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """A fresh emulator for one test: state in memory, rate limits off unless the test's
+    ``emulator`` marker asks for them; closed afterwards."""
     from .app import Emulator
 
-    emu = Emulator(rate_limits=False)
+    options: dict[str, object] = {"rate_limits": False}
+    marker = request.node.get_closest_marker("emulator")
+    if marker is not None:
+        options.update(marker.kwargs)
+    emu = Emulator(**options)  # type: ignore[arg-type]
     try:
         yield emu
     finally:

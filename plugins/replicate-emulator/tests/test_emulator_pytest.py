@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 import replicate
 
 
@@ -102,3 +104,20 @@ def test_the_plugin_module_is_cheap_to_import():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_rate_limits_are_off_by_default(emulator_client, emulator):
+    assert not emulator.ratelimit.enabled
+
+
+@pytest.mark.emulator(rate_limits=True)
+def test_a_marker_asks_for_the_rate_limits(emulator_client, emulator):
+    assert emulator.ratelimit.enabled
+    emulator_client.run("replicate/hello-world", input={"text": "limited"})
+
+
+@pytest.mark.emulator(faults=[{"route": "GET /v1/account", "status": 503}])
+def test_a_marker_passes_faults(emulator_client):
+    with pytest.raises(replicate.APIStatusError) as info:
+        emulator_client.with_options(max_retries=0).account.get()
+    assert info.value.status_code == 503
