@@ -9,18 +9,13 @@ from __future__ import annotations
 import json
 import os
 import pty
-import queue
-import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import default_sigint
-from test_cli_process import read_all
+from test_cli_process import interrupt_when, read_all
 
 from replicate.cli import main
 
@@ -148,7 +143,7 @@ def test_an_unknown_model_is_one_line_and_exit_1(cli: Run) -> None:
 
 
 def test_sigint_cancels_slow_progress_and_exits_130() -> None:
-    proc = subprocess.Popen(
+    seen = interrupt_when(
         [
             str(SCRIPT),
             *EMULATOR,
@@ -157,24 +152,10 @@ def test_sigint_cancels_slow_progress_and_exits_130() -> None:
             "steps=1000",
             "seconds_per_step=0.05",
         ],
-        stdout=subprocess.PIPE,
-        preexec_fn=default_sigint,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env(),
+        env(),
+        lambda line: "| 2/1000" in line,
+        timeout=60,
     )
-    assert proc.stderr is not None
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True).start()
-    seen: list[str] = []
-    deadline = time.monotonic() + 60
-    while not any("| 2/1000" in line for line in seen):
-        seen.append(lines.get(timeout=max(deadline - time.monotonic(), 0.1)))
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=60) == 130
-    time.sleep(0.1)
-    while not lines.empty():
-        seen.append(lines.get())
     last = seen[-1]
     assert last.startswith("replicate: interrupted; canceled prediction "), seen[-5:]
     assert not any("Traceback" in line for line in seen)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -58,30 +59,51 @@ def test_import_replicate_does_not_import_the_cli() -> None:
 def test_sigint_cancels_the_running_prediction_and_exits_130(httpserver: HTTPServer) -> None:
     api = FakeAPI(httpserver)
     api.states = [api.prediction("processing", logs="working\n")]
-    proc = subprocess.Popen(
+    seen = interrupt_when(
         [str(SCRIPT), "--base-url", api.url, "run", "acme/hello", "text=bob"],
-        stdout=subprocess.PIPE,
-        preexec_fn=default_sigint,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env(),
+        env(),
+        lambda line: line == "working\n",
+        stdout="",
     )
-    assert proc.stderr is not None
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True).start()
-    seen = []
-    deadline = time.monotonic() + 30
-    while "working\n" not in seen:
-        seen.append(lines.get(timeout=max(deadline - time.monotonic(), 0.1)))
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=30) == 130
-    time.sleep(0.1)
-    while not lines.empty():
-        seen.append(lines.get())
     assert seen[-1] == f"replicate: interrupted; canceled prediction {PID}\n"
     assert not any("Traceback" in line for line in seen)
     assert api.cancels >= 1
-    assert proc.stdout is not None and proc.stdout.read() == ""
+
+
+def interrupt_when(
+    argv: list[str],
+    environ: dict[str, str],
+    ready: Callable[[str], bool],
+    *,
+    timeout: float = 30,
+    stdout: str | None = None,
+) -> list[str]:
+    """Run the command, send it Ctrl-C once a line of its stderr is ``ready``, check that it
+    exits 130 (and, when given, what it printed on stdout); its stderr lines."""
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=default_sigint,
+        text=True,
+        env=environ,
+    )
+    assert proc.stderr is not None and proc.stdout is not None
+    err = proc.stderr
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in err], daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while not any(ready(line) for line in seen):
+        seen.append(lines.get(timeout=max(deadline - time.monotonic(), 0.1)))
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=timeout) == 130
+    time.sleep(0.1)
+    while not lines.empty():
+        seen.append(lines.get())
+    if stdout is not None:
+        assert proc.stdout.read() == stdout
+    return seen
 
 
 def read_all(fd: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> bytes:
