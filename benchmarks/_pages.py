@@ -7,12 +7,7 @@ prediction with its progress-bar logs, an SDXL prediction that was canceled, and
 prediction with token-list output. Each page holds 100 varied copies (ids, timestamps, prompts,
 seeds, output sizes, log lengths, statuses), about 200 KB of JSON, like a real page of 100.
 
-Run as a script, it is the loopback server of ``bench_memory.py``::
-
-    python benchmarks/_pages.py serve PAGES_FILE
-
-serves the pages of ``PAGES_FILE`` (one JSON body a line) at ``/v1/predictions?cursor=N``, each
-with an absolute ``next`` link to the following one, and prints its port on stdout.
+The runner (``run.py``) writes them to a file that its fake API (``_fakeapi.py``) serves.
 """
 
 from __future__ import annotations
@@ -20,10 +15,8 @@ from __future__ import annotations
 import json
 import random
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 PER_PAGE = 100
@@ -236,48 +229,6 @@ def read_lines(path: Path) -> list[bytes]:
     return [line for line in path.read_bytes().split(b"\n") if line]
 
 
-# --- loopback server ---------------------------------------------------------------------------
-
-
-def serve(pages_file: Path) -> None:
-    raw_pages = [json.loads(b) for b in read_lines(pages_file)]
-    bodies: list[bytes] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            cursor = int((parse_qs(parts.query).get("cursor") or ["0"])[0])
-            if parts.path != "/v1/predictions" or not 0 <= cursor < len(bodies):
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            body = bodies[cursor]
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    base = f"http://127.0.0.1:{server.server_address[1]}/v1/predictions"
-    for i, page in enumerate(raw_pages):
-        page["next"] = f"{base}?cursor={i + 1}" if i + 1 < len(raw_pages) else None
-        page["previous"] = f"{base}?cursor={i - 1}" if i else None
-        bodies.append(json.dumps(page, separators=(",", ":"), ensure_ascii=False).encode())
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
-
-
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "serve":
-        serve(Path(sys.argv[2]))
-    else:
-        body = make_bodies(1)[0][0]
-        print(f"{len(body)} bytes, {body[:300]!r}")
+    body = make_bodies(1)[0][0]
+    print(f"{len(body)} bytes, {body[:300]!r}")

@@ -28,6 +28,7 @@ from .exceptions import (
     PredictionAbortedError,
     PredictionCanceledError,
     PredictionTimeoutError,
+    PredictionUncertainError,
     RateLimitError,
     ReplicateError,
     ResponseNotRead,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from ._default import (
         async_run,
         async_stream,
+        batch,
         default_async_client,
         default_client,
         run,
@@ -82,7 +84,7 @@ if TYPE_CHECKING:
     from .resources.models import Models
     from .resources.predictions import Predictions
     from .resources.trainings import Trainings
-    from .types import Model, Version
+    from .types import BatchResult, Model, Version
     from .types import ReplicateObject as BaseModel
     from .webhooks import WebhookVerificationError
 
@@ -125,6 +127,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BaseModel",
+    "BatchResult",
     "BinaryAPIResponse",
     "BodyNotReplayableError",
     "Client",
@@ -150,6 +153,7 @@ __all__ = [
     "PredictionAbortedError",
     "PredictionCanceledError",
     "PredictionTimeoutError",
+    "PredictionUncertainError",
     "RateLimitError",
     "Replicate",
     "ReplicateError",
@@ -170,6 +174,7 @@ __all__ = [
     "__version__",
     "async_run",
     "async_stream",
+    "batch",
     "connection_error",
     "default_async_client",
     "default_client",
@@ -221,6 +226,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "async_run": ("._default", "async_run"),
     "async_stream": ("._default", "async_stream"),
     "run": ("._default", "run"),
+    "batch": ("._default", "batch"),
+    "BatchResult": (".types", "BatchResult"),
     "stream": ("._default", "stream"),
     "use": ("._default", "use"),
     "types": (".types", None),
@@ -310,9 +317,9 @@ def __getattr__(name: str) -> object:
         module_name, attr = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'replicate' has no attribute {name!r}") from None
-    import importlib
+    from ._importing import import_paused
 
-    module = importlib.import_module(module_name, __name__)
+    module = import_paused(module_name, __name__)  # the client's import: no GC passes
     value = module if attr is None else getattr(module, attr)
     globals()[name] = value
     return value

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._drivers import (
@@ -51,54 +51,80 @@ Sleeper = Callable[[float], Awaitable[Any]]
 
 
 async def drive_async(
-    flow: Flow[T], transport: AsyncTransport, sleep: Sleeper = asyncio.sleep
-) -> T:
-    """Run a flow to its end with an async transport and return its result (emitted values
-    are dropped; :func:`iter_async` hands them over)."""
-    result: list[Any] = []
-    async for _ in _run_async(flow, transport, sleep, emit=False, result=result):
-        raise AssertionError("a non-emitting run yielded")  # pragma: no cover
-    return result[0]  # type: ignore[no-any-return]
-
-
-def iter_async(
-    flow: Flow[Any], transport: AsyncTransport, sleep: Sleeper = asyncio.sleep
-) -> AsyncGenerator[Any, None]:
-    """Run a flow, yielding each value it emits as it emits it (streamed output)."""
-    return _run_async(flow, transport, sleep, emit=True, result=[])
-
-
-async def _run_async(
-    flow: Flow[Any],
+    flow: Flow[T],
     transport: AsyncTransport,
-    sleep: Sleeper,
+    sleep: Sleeper = asyncio.sleep,
     *,
-    emit: bool,
-    result: list[Any],
-) -> AsyncGenerator[Any, None]:
+    check: Callable[[], None] | None = None,
+    then: Callable[[T], Any] | None = None,
+) -> Any:
+    """Run a flow to its end with an async transport and return its result (emitted values
+    are dropped; :func:`iter_async` hands them over), or ``then(result)``. ``check`` is called
+    first, on the running loop (the client's check that the loop is its own). A plain
+    coroutine, not an async generator, that the client awaits directly: a call pays for no
+    more layers than it needs."""
+    if check is not None:
+        check()
     run = _Run(transport, sleep)
     step = Stepper(flow)
     try:
-        while (action := step.next()) is not None:
-            kind = type(action)
-            if kind is EmitAll or kind is Emit:
-                if emit:  # the consumer's ``aclose()`` ends the run here (GeneratorExit)
-                    for item in action.values if kind is EmitAll else (action.value,):  # type: ignore[union-attr]
-                        yield item
-                continue
-            carry = _CARRY.get(kind)
-            if carry is None:
-                step.error = TypeError(f"unknown action {action!r}")
-                continue
-            try:
-                step.value = await carry(run, action)
-            except BaseException as exc:  # thrown into the flow, which decides what it means
-                step.error = exc
-        result.append(step.result)
+        while await _advance(run, step) is not None:
+            pass
         run.opened.clear()  # a streamed response the flow returns stays open
+        result = step.result
+    finally:
+        flow.close()
+        if run.opened:
+            await run.close_opened()
+    return result if then is None else then(result)
+
+
+async def iter_async(
+    flow: Flow[Any], transport: AsyncTransport, sleep: Sleeper = asyncio.sleep
+) -> AsyncGenerator[Any, None]:
+    """Run a flow, yielding each value it emits as it emits it (streamed output)."""
+    run = _Run(transport, sleep)
+    step = Stepper(flow)
+    try:
+        while (action := await _advance(run, step)) is not None:
+            # the consumer's ``aclose()`` ends the run at a yield (GeneratorExit)
+            for item in action.values if type(action) is EmitAll else (action.value,):  # type: ignore[union-attr]
+                yield item
+        run.opened.clear()
     finally:
         flow.close()
         await run.close_opened()
+
+
+async def _advance(run: _Run, step: Stepper) -> Emit | EmitAll | None:
+    """Carry out the flow's actions up to the next emit (returned) or its end (None; its value
+    in ``step.result``). What an action raises is thrown into the flow, which decides what it
+    means."""
+    while (action := step.next()) is not None:
+        kind = type(action)
+        if kind is Send and not action.shield and not action.stream:  # type: ignore[union-attr]
+            # the common action (a get, a list), carried out here: no coroutine of its own
+            send: Send = action  # type: ignore[assignment]
+            started = perf_counter()
+            try:
+                value = await run.transport.send(send.request, timeout=send.timeout, stream=False)
+            except BaseException as exc:
+                step.error = exc
+                continue
+            value._sent_at(started)
+            step.value = value
+            continue
+        if kind is EmitAll or kind is Emit:
+            return action  # type: ignore[return-value]
+        carry = _CARRY.get(kind)
+        if carry is None:
+            step.error = TypeError(f"unknown action {action!r}")
+            continue
+        try:
+            step.value = await carry(run, action)
+        except BaseException as exc:
+            step.error = exc
+    return None
 
 
 class _Run:
@@ -121,7 +147,7 @@ class _Run:
 
 
 async def _send(run: _Run, action: Send) -> Any:
-    started = time.perf_counter()
+    started = perf_counter()
     if action.shield:
         value = await _shielded_send(run.transport, action, started)
     else:

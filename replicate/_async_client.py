@@ -28,13 +28,14 @@ from ._files import AsyncFileOutput
 from ._response import AsyncAPIResponse, AsyncResponseContextManager
 
 if TYPE_CHECKING:
+    from ._batch import BatchPlan
     from ._config import ClientConfig
     from ._drivers import Flow
     from ._http import AsyncTransport, Response
     from ._plugins import TransportEntry
     from ._sse import ServerSentEvent
     from ._use import AsyncFunction
-    from .types import SearchResponse
+    from .types import BatchResult, SearchResponse
 
 __all__ = ["AsyncClient", "AsyncReplicate", "AsyncStream"]
 
@@ -118,13 +119,11 @@ class AsyncReplicate(BaseClient):
     # --- the driver ---------------------------------------------------------------------------
 
     def _run(self, flow: Flow[Any], then: Callable[[Any], Any] | None = None) -> Any:
-        """An awaitable that drives the flow to its end through the async transport."""
-        return self._drive(flow, then)
-
-    async def _drive(self, flow: Flow[Any], then: Callable[[Any], Any] | None) -> Any:
-        self._check_loop()
-        result = await drive_async(flow, self._transport)
-        return result if then is None else then(result)
+        """An awaitable that drives the flow to its end through the async transport (the loop
+        checked first when the transport is bound to one)."""
+        transport = self._transport
+        check = self._check_loop if getattr(transport, "loop_bound", True) else None
+        return drive_async(flow, transport, check=check, then=then)
 
     def _iter(self, flow: Flow[Any]) -> AsyncGenerator[Any, None]:
         """An async iterator that drives the flow as it is iterated, yielding what it emits."""
@@ -168,6 +167,18 @@ class AsyncReplicate(BaseClient):
     def _streamed_events(self, events: AsyncIterator[Any]) -> AsyncStream:
         return AsyncStream(events)
 
+    async def _batch(self, plan: BatchPlan) -> AsyncGenerator[BatchResult, None]:
+        """A batch's results from tasks on the running loop, as they complete."""
+        from ._batch import iter_batch_async
+
+        self._check_loop()
+        results = iter_batch_async(plan, self._transport)
+        try:
+            async for result in results:
+                yield result
+        finally:
+            await results.aclose()
+
     # --- lifecycle ----------------------------------------------------------------------------
 
     async def close(self) -> None:
@@ -207,6 +218,7 @@ class AsyncReplicate(BaseClient):
         async def run(self, ref: Any, **kwargs: Any) -> Any: ...
         def stream(self, ref: Any, **kwargs: Any) -> AsyncStream: ...  # type: ignore[override]
         def use(self, ref: Any, **kwargs: Any) -> AsyncFunction: ...
+        def batch(self, ref: Any, inputs: Any, **kwargs: Any) -> AsyncIterator[BatchResult]: ...  # type: ignore[override]
         async def search(self, **kwargs: Any) -> SearchResponse: ...  # type: ignore[override]
 
 

@@ -60,6 +60,10 @@ def add_query(url: str, query: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}{query}"
 
 
+#: The methods every call uses, known good without checking.
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
 def build_request(
     method: str,
     url: str,
@@ -74,7 +78,9 @@ def build_request(
     idempotent: bool | None = None,
 ) -> Request:
     """The Request a raw call describes. ``None`` in ``headers`` removes a default header."""
-    if not isinstance(method, str) or not method or not method.isascii() or " " in method:
+    if not (type(method) is str and method in _METHODS) and (
+        not isinstance(method, str) or not method or not method.isascii() or " " in method
+    ):
         raise ValueError(f"method must be an HTTP method name such as 'GET', got {method!r}")
     if not isinstance(url, str):
         raise TypeError(f"url must be a string, not {type(url).__name__}")

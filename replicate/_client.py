@@ -8,7 +8,7 @@ else is the facade both clients share.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._drivers import drive_sync, iter_sync
@@ -16,10 +16,12 @@ from ._facade import BaseClient
 from ._response import ResponseContextManager
 
 if TYPE_CHECKING:
+    from ._batch import BatchPlan
     from ._config import ClientConfig
     from ._drivers import Flow
     from ._http import SyncTransport
     from ._plugins import TransportEntry
+    from .types import BatchResult
 
 __all__ = ["Client", "Replicate"]
 
@@ -99,6 +101,12 @@ class Replicate(BaseClient):
 
     def _streamed_events(self, events: Any) -> Any:
         return events
+
+    def _batch(self, plan: BatchPlan) -> Iterator[BatchResult]:
+        """A batch's results from worker threads, as they complete."""
+        from ._batch import iter_batch_sync
+
+        return iter_batch_sync(plan, self._transport)
 
     # --- lifecycle ----------------------------------------------------------------------------
 

@@ -66,6 +66,7 @@ class ClientCore:
         "closed",
         "config",
         "default_headers",
+        "given_retry_policy",
         "plugins",
         "sender",
         "token",
@@ -93,6 +94,9 @@ class ClientCore:
         self.client_id = client_id or f"client-{next(_CLIENT_NUMBERS)}"
         #: the plugin objects passed to the client itself (kept for copies and pickling)
         self.client_plugins = client_plugins
+        #: the ``retry_policy=`` object the client was given, if any (kept for pickling; a
+        #: plugin's policy is chosen again in the new process)
+        self.given_retry_policy: RetryPolicy | None = None
         self.plugins = plugins
         #: set by the facade's ``close()``: a closed client's flows refuse to send
         self.closed = False
@@ -140,7 +144,7 @@ class ClientCore:
                 choice_env=RETRY_CHOICE_ENV,
                 check=check_retry_policy,
             )
-        return cls(
+        core = cls(
             config,
             token=token,
             client_plugins=client_plugins,
@@ -149,6 +153,8 @@ class ClientCore:
             policy=policy,
             auth_name=auth if isinstance(auth, str) else None,
         )
+        core.given_retry_policy = retry_policy
+        return core
 
     def replace(self, config: ClientConfig, *, token: Secret | None) -> ClientCore:
         """The core of a ``with_options`` copy: ``config``, the same plugins and retry policy,
@@ -161,7 +167,7 @@ class ClientCore:
         elif _authorization(config.default_headers) != _authorization(self.config.default_headers):
             auth = resolve_auth(config, token=token, auth=None, plugins=self.plugins)
             auth_name = None
-        return ClientCore(
+        core = ClientCore(
             config,
             token=token,
             client_plugins=self.client_plugins,
@@ -171,6 +177,8 @@ class ClientCore:
             client_id=self.client_id,
             auth_name=auth_name,
         )
+        core.given_retry_policy = self.given_retry_policy
+        return core
 
     # --- requests -----------------------------------------------------------------------------
 

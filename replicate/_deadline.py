@@ -48,8 +48,8 @@ class Deadline:
         if seconds is not None:
             if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
                 raise TypeError(f"timeout must be a number of seconds, not {seconds!r}")
-            if not seconds > 0:
-                raise ValueError(f"timeout must be > 0 seconds, got {seconds!r}")
+            if not 0 < seconds < math.inf:  # NaN and infinity too (no timer can wait that long)
+                raise ValueError(f"timeout must be a finite number > 0 of seconds, got {seconds!r}")
         self.seconds = seconds
         self.at = None if seconds is None else time.monotonic() + seconds
 
@@ -91,10 +91,13 @@ class Deadline:
         fit = max(0, min(60, math.floor(left)))
         return fit if wait is None else min(wait, fit)
 
-    def graced(self) -> Deadline:
+    def graced(self, *, connect: bool = False) -> Deadline:
         """This deadline for the create and the cancel: each attempt ends by the deadline plus
-        :data:`DEADLINE_GRACE`; retries are bounded by the deadline itself."""
-        return self if self.at is None else _Graced(self)
+        :data:`DEADLINE_GRACE`; retries are bounded by the deadline itself. The create's
+        connect still ends by the deadline; ``connect=True`` (the cancel, sent once the
+        deadline has passed) lets the connect use the grace too, or a cancel that needs a new
+        connection would get 1 ms to make it."""
+        return self if self.at is None else _Graced(self, connect)
 
     def error(
         self, prediction_id: str | None, *, canceled: bool | None = None
@@ -140,21 +143,26 @@ class _Graced(Deadline):
     """A deadline whose attempts may run :data:`DEADLINE_GRACE` past it (see
     :meth:`Deadline.graced`); ``remaining`` and ``expired`` still answer for the deadline."""
 
-    __slots__ = ()
+    __slots__ = ("connect",)
 
-    def __init__(self, deadline: Deadline) -> None:
+    def __init__(self, deadline: Deadline, connect: bool = False) -> None:
         self.seconds = deadline.seconds
         self.at = deadline.at
+        self.connect = connect
 
     def clip(self, timeout: Timeout) -> Timeout:
-        # The connect still ends by the deadline: a request not sent by then creates nothing.
+        # The create's connect still ends by the deadline: a request not sent by then creates
+        # nothing. The cancel's may use the grace.
         left = self.remaining()
         if left is None or self.at is None:
             return timeout
-        return _cut_timeout(timeout, left, left + DEADLINE_GRACE, self.at + DEADLINE_GRACE)
+        graced = left + DEADLINE_GRACE
+        return _cut_timeout(
+            timeout, graced if self.connect else left, graced, self.at + DEADLINE_GRACE
+        )
 
-    def graced(self) -> Deadline:
-        return self
+    def graced(self, *, connect: bool = False) -> Deadline:
+        return self if connect == self.connect else _Graced(self, connect)
 
 
 def _cut_timeout(timeout: Timeout, connect_left: float, left: float, at: float) -> Timeout:

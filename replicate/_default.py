@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._sentinels import NOT_GIVEN, NotGiven
 
 if TYPE_CHECKING:
+    import os
+
     from ._async_client import AsyncReplicate, AsyncStream
     from ._client import Replicate
     from ._sse import ServerSentEvent
     from ._use import AsyncFunction, Function
-    from .types import Prediction
+    from .types import BatchResult, Prediction
 
 #: v2's module-level settings: ``replicate.bearer_token = "r8_..."`` (and the rest) configures
 #: the default client from its next use on. Unset, each reads as its default (see
@@ -151,6 +153,35 @@ def stream(
             webhook_events_filter=webhook_events_filter,
             file_encoding_strategy=file_encoding_strategy,
         ),
+    )
+
+
+def batch(
+    ref: Any,
+    inputs: Iterable[Mapping[str, Any]],
+    *,
+    concurrency: int = 8,
+    rate_limit: float | None = 600,
+    timeout: float | None = None,
+    wait: bool | int | NotGiven = NOT_GIVEN,
+    use_file_output: bool = True,
+    journal: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+    file_encoding_strategy: str | None = None,
+) -> Iterator[BatchResult]:
+    """Run a model once per input on the default client, yielding each input's
+    :class:`~replicate.BatchResult` as it completes (see ``Replicate.batch``)."""
+    return default_client().batch(
+        ref,
+        inputs,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        timeout=timeout,
+        wait=wait,
+        use_file_output=use_file_output,
+        journal=journal,
+        progress=progress,
+        file_encoding_strategy=file_encoding_strategy,
     )
 
 

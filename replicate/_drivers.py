@@ -11,9 +11,8 @@ every flow.
 
 from __future__ import annotations
 
-import _signal  # type: ignore[import-not-found]
+import _signal  # type: ignore[import-not-found]  # not signal: its enums cost ~0.5 ms to import
 import inspect
-import signal
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
@@ -34,7 +33,10 @@ class Send:
     With ``shield=True`` the exchange runs to its end even if the caller is interrupted
     (KeyboardInterrupt, task cancellation): the result is then an :class:`Interrupted` holding
     the response (or the error) and the interrupt, so the flow can learn what the server did
-    (the id of a prediction it created) before it re-raises. A second interrupt is not shielded.
+    (the id of a prediction it created) before it re-raises. A first interrupt that comes after
+    the answer, while the flow takes it in, is thrown into the flow at its next action (in the
+    sync driver; the async one delivers a cancellation only at an ``await``, which is an
+    action). A second interrupt is not shielded.
     """
 
     __slots__ = ("request", "shield", "stream", "timeout")
@@ -247,19 +249,34 @@ def _run_sync(
 ) -> Generator[Any, None, T]:
     value: Any = None
     error: BaseException | None = None
+    # After a shielded send, a first Ctrl-C stays held back while the flow takes in the answer
+    # (up to its next action): the interrupt is then thrown in at that action, where the flow
+    # knows the prediction's id and cancels it, rather than in the middle of its own code.
+    hold: _Hold | None = None
     try:
         while True:
             try:
                 action = flow.send(value) if error is None else flow.throw(error)
             except StopIteration as stop:
+                if hold is not None and hold.release():
+                    raise KeyboardInterrupt from None
                 return stop.value  # type: ignore[no-any-return]
+            except BaseException as exc:
+                if hold is not None and hold.release() and not isinstance(exc, KeyboardInterrupt):
+                    raise KeyboardInterrupt from exc
+                raise
             value = error = None
+            if hold is not None:
+                late, hold = hold.release(), None
+                if late:
+                    error = KeyboardInterrupt()
+                    continue
             try:
                 kind = type(action)
                 if kind is Send:
                     started = _perf_counter()
                     if action.shield:  # type: ignore[union-attr]
-                        value = _shielded_send(transport, action, started)  # type: ignore[arg-type]
+                        value, hold = _shielded_send(transport, action, started)  # type: ignore[arg-type]
                     else:
                         value = transport.send(
                             action.request,  # type: ignore[union-attr]
@@ -300,6 +317,8 @@ def _run_sync(
             except BaseException as exc:
                 error = exc
     finally:
+        if hold is not None:
+            hold.release()
         flow.close()
 
 
@@ -329,11 +348,38 @@ _perf_counter = time.perf_counter
 # The C functions behind signal.signal/getsignal, without their enum conversions (a hot path).
 _getsignal = _signal.getsignal
 _setsignal = _signal.signal
-_SIGINT = int(signal.SIGINT)
+_SIGINT = int(_signal.SIGINT)
 
 
-def _shielded_send(transport: SyncTransport, action: Send, started: float) -> Any:
-    """Send while a first Ctrl-C is held back until the exchange ends (timed from ``started``).
+class _Hold:
+    """A SIGINT handler, installed from creation to :meth:`release`, that records a first Ctrl-C
+    and raises KeyboardInterrupt at a second one."""
+
+    __slots__ = ("caught", "delivered", "previous")
+
+    def __init__(self) -> None:
+        self.caught: list[KeyboardInterrupt] = []
+        #: how many of ``caught`` the flow has been told of (as an :class:`Interrupted`)
+        self.delivered = 0
+        self.previous = _setsignal(_SIGINT, self._handler)
+
+    def _handler(self, signum: int, frame: object) -> None:
+        if self.caught:
+            raise KeyboardInterrupt
+        self.caught.append(KeyboardInterrupt())
+
+    def release(self) -> bool:
+        """Put the previous handler back; whether a Ctrl-C came that the flow was not told of."""
+        _setsignal(_SIGINT, self.previous)
+        return len(self.caught) > self.delivered
+
+
+def _shielded_send(
+    transport: SyncTransport, action: Send, started: float
+) -> tuple[Any, _Hold | None]:
+    """Send while a first Ctrl-C is held back until the exchange ends (timed from ``started``);
+    the response (or an :class:`Interrupted`) and the :class:`_Hold`, still installed, that the
+    driver releases once the flow has taken the answer in.
 
     Python delivers SIGINT to the main thread, where its default handler raises
     KeyboardInterrupt inside the socket read and the server's answer is lost. For the length
@@ -343,31 +389,25 @@ def _shielded_send(transport: SyncTransport, action: Send, started: float) -> An
     """
     if (
         threading.current_thread() is not threading.main_thread()
-        or _getsignal(_SIGINT) is not signal.default_int_handler
+        or _getsignal(_SIGINT) is not _signal.default_int_handler
     ):
         response = transport.send(action.request, timeout=action.timeout, stream=action.stream)
         response._sent_at(started)
-        return response
-    caught: list[KeyboardInterrupt] = []
-
-    def hold(signum: int, frame: object) -> None:
-        if caught:
-            raise KeyboardInterrupt
-        caught.append(KeyboardInterrupt())
-
-    previous = _setsignal(_SIGINT, hold)
+        return response, None
+    hold = _Hold()
     try:
         response = transport.send(action.request, timeout=action.timeout, stream=action.stream)
     except BaseException as exc:
-        if caught and not isinstance(exc, KeyboardInterrupt):
-            return Interrupted(caught[0], error=exc)
+        if hold.caught and not isinstance(exc, KeyboardInterrupt):
+            hold.delivered = len(hold.caught)
+            return Interrupted(hold.caught[0], error=exc), hold
+        hold.release()
         raise
-    finally:
-        _setsignal(_SIGINT, previous)
     response._sent_at(started)
-    if caught:
-        return Interrupted(caught[0], response=response)
-    return response
+    if hold.caught:
+        hold.delivered = len(hold.caught)
+        return Interrupted(hold.caught[0], response=response), hold
+    return response, hold
 
 
 def _gather_sync(

@@ -24,7 +24,6 @@ from . import _logging, builtin
 from ._auth import AuthProvider
 from ._config import ClientConfig
 from ._core import ClientCore
-from ._files import FileOutput
 from ._http import AsyncTransport, Body, Response, SyncTransport, Timeout
 from ._options import RunOptions
 from ._plugins import TRANSPORT_ENV, Plugins
@@ -40,7 +39,9 @@ HTTPX_TRANSPORT = "httpx"
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+    from ._batch import BatchPlan
     from ._drivers import Flow
+    from ._files import FileOutput
     from ._plugins import TransportEntry
     from ._sse import ServerSentEvent
     from ._use import Function
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
     from .resources.predictions import Predictions
     from .resources.trainings import Trainings
     from .resources.webhooks import Webhooks
-    from .types import Prediction, SearchResponse
+    from .types import BatchResult, Prediction, SearchResponse
 
 log = logging.getLogger("replicate")
 
@@ -81,11 +82,26 @@ class _Resource(Generic[R]):
     def __get__(self, client: BaseClient | None, owner: type) -> R | _Resource[R]:
         if client is None:
             return self
-        from importlib import import_module
+        from ._importing import import_paused
 
-        resource: R = getattr(import_module(self.module, __package__), self.name)(client)
+        resource: R = getattr(import_paused(self.module, __package__), self.name)(client)
         client.__dict__[self.attr] = resource
         return resource
+
+
+class _LazyClass:
+    """A class attribute naming a class that is imported when first read: ``FileOutput``'s
+    module (and the ``_save`` it needs) would cost every first client, most of which never
+    return a file, a fraction of a millisecond."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module = module
+        self.name = name
+
+    def __get__(self, client: object, owner: type) -> Any:
+        from importlib import import_module
+
+        return getattr(import_module(self.module, __package__), self.name)
 
 
 class BaseClient:
@@ -95,7 +111,7 @@ class BaseClient:
     _transport: Any
     #: The wrappers a call's results come back in (each client names its colour's classes).
     _api_response: ClassVar[type[APIResponse[Any]]] = APIResponse
-    _file_output: ClassVar[type[FileOutput]] = FileOutput
+    _file_output: ClassVar[type[FileOutput]] = _LazyClass("._files", "FileOutput")  # type: ignore[assignment]
     _is_async: ClassVar[bool] = False
     _name: ClassVar[str] = "Replicate"
 
@@ -165,7 +181,7 @@ class BaseClient:
             placeholder_token=_placeholder_token(chosen),
         )
         self._adopt(core, transport=(chosen, name, True))
-        if config.verify is False:
+        if config.verify is False or _insecure(chosen):
             log.warning(
                 "TLS certificate verification is turned off for this replicate client "
                 "(verify=False): responses could come from anyone on the network path"
@@ -341,6 +357,10 @@ class BaseClient:
 
         def _streamed_events(self, events: Any) -> Any:
             """What ``stream()`` returns, given the driven events."""
+
+        def _batch(self, plan: BatchPlan) -> Any:
+            """What ``batch()`` returns: its results as they complete, an iterator or an
+            async one."""
 
     # --- raw HTTP -----------------------------------------------------------------------------
 
@@ -576,6 +596,59 @@ class BaseClient:
 
         return self._streamed_events(self._iter(prepare_stream(self._core, ref, options)))  # type: ignore[no-any-return]
 
+    def batch(
+        self,
+        ref: Any,
+        inputs: Iterable[Mapping[str, Any]],
+        *,
+        concurrency: int = 8,
+        rate_limit: float | None = 600,
+        timeout: float | None = None,
+        wait: bool | int | NotGiven = NOT_GIVEN,
+        use_file_output: bool = True,
+        journal: str | os.PathLike[str] | None = None,
+        progress: bool = False,
+        file_encoding_strategy: str | None = None,
+    ) -> Iterator[BatchResult]:
+        """Run a model once per input, ``concurrency`` at a time, and yield a
+        :class:`~replicate.BatchResult` for each as it completes (not in input order: each
+        has its ``index``). One input's failure is its result's ``error``; the batch goes on.
+
+        ``rate_limit`` keeps creates under that many a minute (the API's limit is 600; None:
+        no limit) and slows down when the API answers 429. ``timeout`` bounds each prediction
+        as ``run(timeout=)`` does. ``journal=path`` records each create in a JSON Lines file:
+        run the same batch again with it and inputs whose prediction id was received are
+        waited on (or fetched, if finished), never created again; one whose create was in
+        flight when the batch stopped is reported ``"uncertain"``
+        (:class:`~replicate.PredictionUncertainError`) and not sent again. ``wait`` is each
+        create's sync-mode window (default 5 s; False: none, polling at once). On Ctrl-C, or
+        when the loop is left early, no create is sent anymore, the creates in flight are
+        waited for (their window at most: a second Ctrl-C leaves at once) and every prediction
+        started is canceled on the server before the interrupt propagates. ``progress=True``
+        draws a progress line on stderr when it is a terminal. On ``AsyncReplicate`` this is an
+        async iterator (``async for``), and canceling the task that iterates cancels the
+        predictions.
+        """
+        from ._batch import BatchPlan
+
+        def decode(output: Any, schema: Any) -> Any:
+            return self._decode_output(output, schema, use_file_output=use_file_output)
+
+        plan = BatchPlan(
+            self._core,
+            ref,
+            inputs,
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            timeout=timeout,
+            wait=wait,
+            journal=journal,
+            progress=progress,
+            file_encoding_strategy=file_encoding_strategy,
+            decode=decode,
+        )
+        return self._batch(plan)  # type: ignore[no-any-return]
+
     # --- resources (each module loads on first access) ----------------------------------------
 
     predictions: _Resource[Predictions] = _Resource(".resources.predictions", "Predictions")
@@ -635,6 +708,7 @@ class BaseClient:
             "plugins": core.client_plugins,
             # An auth plugin chosen by name is chosen again by it (a name, never a token).
             "auth": core.auth_name,
+            "retry_policy": core.given_retry_policy,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -644,8 +718,15 @@ class BaseClient:
             transport=state["transport"],
             plugins=state["plugins"],
             auth=state.get("auth"),
-            retry_policy=None,
+            retry_policy=state.get("retry_policy"),
         )
+
+
+def _insecure(transport: object) -> bool:
+    """Whether a transport given as an object skips TLS verification (``insecure``, as
+    ``Urllib3Transport(verify=False)`` says; a ThreadedTransport asks the one it wraps)."""
+    inner = getattr(transport, "sync", transport)
+    return any(getattr(t, "insecure", False) is True for t in (transport, inner))
 
 
 def _placeholder_token(transport: object) -> str | None:

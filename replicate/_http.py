@@ -42,6 +42,9 @@ __all__ = [
 #: over. A one-shot iterator or a file that cannot seek is sent once only (see ``_send``).
 Body = bytes | BinaryIO | Iterable[bytes] | None
 
+#: The largest read of a download (``Response._prefer_large_reads``): what a bare urllib3 loop
+#: streams a large file with.
+LARGE_READ = 1 << 20
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE", "QUERY"})
 
 
@@ -116,6 +119,11 @@ class Timeout:
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 60.0
 
+#: How much of an error response's body (status 400 and up) is read: enough for any error
+#: message, while a server answering with gigabytes cannot fill the memory. The rest is never
+#: read: its connection is closed instead of reused.
+MAX_ERROR_BODY = 1 << 20
+
 
 def _check_seconds(name: str, value: object) -> float | None:
     if value is None:
@@ -166,6 +174,20 @@ class Headers(MutableMapping[str, str]):
         new._store = self._store.copy()
         return new
 
+    def update(self, other: Any = (), /, **kwargs: str) -> None:
+        """As ``MutableMapping.update``; a dict or Headers (what every request's credentials and
+        defaults come as) without the generic mixin's per-item checks."""
+        store = self._store
+        if isinstance(other, Headers):
+            store.update(other._store)
+        elif type(other) is dict:
+            for k, v in other.items():
+                store[k.lower()] = (k, v)
+        else:
+            super().update(other)
+        for k, v in kwargs.items():
+            store[k.lower()] = (k, v)
+
     def to_dict(self) -> dict[str, str]:
         """Plain ``{name: value}`` in the case they were set, for handing to a transport."""
         return dict(self._store.values())
@@ -212,6 +234,11 @@ class Request:
 
     def copy(self, **changes: Any) -> Request:
         new = Request.__new__(Request)
+        if not changes:  # every authorised send makes one of these
+            new.method, new.url, new.content = self.method, self.url, self.content
+            new.headers = self.headers.copy()
+            new.idempotent, new.extensions = self.idempotent, self.extensions
+            return new
         new.method = changes.get("method", self.method)
         new.url = changes.get("url", self.url)
         new.headers = changes["headers"] if "headers" in changes else self.headers.copy()
@@ -540,6 +567,13 @@ class Response:
                 self._end_clock(complete, error)
                 await stream.aclose()
 
+    def _prefer_large_reads(self) -> None:
+        """Let the transport read this streamed body in pieces of up to ``LARGE_READ`` as they
+        arrive (a download to disk; a transport's stream offers it with a ``max_read``)."""
+        stream = self._stream
+        if stream is not None and hasattr(stream, "max_read"):
+            stream.max_read = LARGE_READ
+
     def next_chunk(self) -> bytes:
         """The next piece of a streamed body as soon as it arrives; b"" once it is over.
 
@@ -703,9 +737,11 @@ class SyncTransport(Protocol):
     - it sends ``request.method`` to ``request.url`` with ``request.headers`` and
       ``request.content`` as given (the core has already added auth, user agent, content type);
     - it does not follow redirects and does not retry: a 3xx or 5xx is returned as a Response;
-    - with ``stream=False`` it reads the whole body into ``Response.content``; with
-      ``stream=True`` it returns at once with a :class:`SyncByteStream` as ``stream`` that reads
-      the body as it arrives and releases the connection on ``close()``;
+    - with ``stream=False`` it reads the whole body into ``Response.content`` (of an error
+      status, 400 and up, it may keep only the first :data:`MAX_ERROR_BODY` bytes, closing the
+      connection on the rest, as urllib3's does); with ``stream=True`` it returns at once
+      with a :class:`SyncByteStream` as ``stream`` that reads the body as it arrives and
+      releases the connection on ``close()``;
     - it passes the protocol the server answered with as ``Response(http_version=...)``:
       "HTTP/1.0", "HTTP/1.1" or "HTTP/2", as httpx spells them (left out, it is "HTTP/1.1").
       It sets nothing else about the exchange: the core times it (``Response.elapsed``) and

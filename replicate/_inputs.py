@@ -19,6 +19,7 @@ import base64
 import datetime as _dt
 import enum
 import io
+import math
 import mimetypes
 import os
 import pathlib
@@ -54,6 +55,9 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 #: How many times a value may be re-encoded (an encoder answering with another value that needs
 #: encoding) before it counts as a loop.
 _MAX_DEPTH = 16
+#: How many lists and dicts may nest inside one another: deeper is refused with a TypeError
+#: naming the input rather than a RecursionError (the walk recurses once per level).
+_MAX_NESTING = 200
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
@@ -190,6 +194,9 @@ class _Walker:
         self.uploads: list[tuple[Upload, str]] = []
         self.slots: list[tuple[Any, Any, _Pending]] = []
         self._seen: dict[Any, _Pending] = {}
+        #: ids of the lists and dicts being walked, outermost first: a value found among them
+        #: contains itself, and their number is the nesting depth.
+        self._open: list[int] = []
 
     def walk_input(self, input: Mapping[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -207,8 +214,13 @@ class _Walker:
     def walk(self, value: Any, path: str, depth: int) -> Any:
         kind = type(value)
         if kind in _PLAIN:
+            if kind is float and not math.isfinite(value):
+                raise ValueError(
+                    f"input {path!r}: {value!r} is not a JSON number (JSON has no NaN or Infinity)"
+                )
             return value
         if kind is dict:
+            self._enter(value, path)
             out: dict[str, Any] = {}
             for key, item in value.items():
                 if not isinstance(key, str):
@@ -217,14 +229,31 @@ class _Walker:
                         f"{type(key).__name__} ({key!r})"
                     )
                 self._put(out, key, self.walk(item, _child(path, key), depth))
+            self._open.pop()
             return out
         if kind is list or kind is tuple:
+            self._enter(value, path)
             items: list[Any] = []
             for index, item in enumerate(value):
                 items.append(None)
                 self._put(items, index, self.walk(item, f"{path}[{index}]", depth))
+            self._open.pop()
             return items
         return self.encode(value, path, depth)
+
+    def _enter(self, container: Any, path: str) -> None:
+        """Note a list or dict about to be walked; refuse one that contains itself or nests
+        deeper than JSON inputs ever need. (An error ends the whole walk, so nothing pops.)"""
+        open_ = self._open
+        if len(open_) >= _MAX_NESTING or id(container) in open_:
+            shown = path if len(path) <= 80 else path[:80] + "..."
+            problem = (
+                f"lists and dicts nest more than {_MAX_NESTING} levels deep"
+                if len(open_) >= _MAX_NESTING
+                else f"the {type(container).__name__} contains itself (a reference cycle)"
+            )
+            raise TypeError(f"input {shown!r}: {problem}; JSON cannot encode it")
+        open_.append(id(container))
 
     def encode(self, value: Any, path: str, depth: int) -> Any:
         if depth >= _MAX_DEPTH:

@@ -1,6 +1,6 @@
 """Upload bodies: the multipart/form-data body of ``POST /files``, streamed from its source.
 
-Uploads are streamed: a file on disk is read in 64 KiB chunks while it is sent, never whole, and
+Uploads are streamed: a file on disk is read in 1 MiB chunks while it is sent, never whole, and
 the request carries a ``Content-Length`` computed up front. The body can be sent again (a 429
 is retried) because it re-reads the file from its start each time it is iterated.
 
@@ -37,7 +37,12 @@ __all__ = [
 FileContent = bytes | bytearray | memoryview | IO[bytes] | os.PathLike[str]
 FileTypes = FileContent | tuple[Any, ...]
 
-CHUNK_SIZE = 64 * 1024
+#: The read size of a file whose size is known: each chunk is one send, and at 64 KiB the calls
+#: per chunk cost a 100 MB upload over loopback about a third of its speed.
+CHUNK_SIZE = 1024 * 1024
+#: The read size of a stream of unknown size (a pipe, stdin): its bytes go out as they come,
+#: not once a whole megabyte has arrived.
+STREAM_CHUNK_SIZE = 64 * 1024
 DEFAULT_FILENAME = "upload"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _ENCODING_TYPES = {
@@ -91,7 +96,7 @@ def upload_body(
 
 class MultipartBody:
     """A multipart/form-data body sent as chunks: the small fields and the file part's headers,
-    then the file in 64 KiB chunks read as they are sent, then the closing boundary.
+    then the file in chunks read as they are sent, then the closing boundary.
 
     Iterating starts over each time (re-reading the file from its start), so the core can send
     it again on a retry; ``length`` is the exact byte count, or None for a one-shot stream.
@@ -183,7 +188,7 @@ def _read_chunks(f: IO[bytes], size: int | None, name: object) -> Iterator[bytes
     shrank since its size was taken is an error: the Content-Length already sent can't be met."""
     remaining = size
     while remaining is None or remaining > 0:
-        data = f.read(CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining))
+        data = f.read(STREAM_CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining))
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(
                 "content must be a binary file (open it in 'rb' mode), "

@@ -2,28 +2,37 @@
 
 Installed plugins (the ``replicate`` entry-point group) are scanned once per process, when the
 first client is built, and imported one at a time so that a broken one is skipped with a
-warning instead of breaking the SDK. Each client gets its own pluggy PluginManager holding the
-built-ins (the ``builtin`` module, which the client hands over: this module does not import it),
-the installed plugins and its own ``plugins=[...]``, so one client's plugins never affect
-another's.
+warning instead of breaking the SDK. The scan reads the ``*.dist-info``/``*.egg-info`` folders on
+``sys.path`` itself (:func:`_fast_entry_points`) as ``importlib.metadata`` would, because importing
+``importlib.metadata`` costs a first client about 20 ms; it falls back on ``importlib.metadata``
+wherever distributions could come from elsewhere (zip files, custom finders).
+
+Each client gets its own pluggy PluginManager holding the built-ins (the ``builtin`` module,
+which the client hands over: this module does not import it), the installed plugins and its own
+``plugins=[...]``, so one client's plugins never affect another's. A client with no plugin but
+the built-ins (nothing installed, no ``plugins=[...]``) calls the built-in functions directly and
+makes its PluginManager only when something asks for it (:attr:`Plugins.pm`): pluggy and the
+hookspecs then cost a first client nothing.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pluggy
-
-from . import hookspecs
 from .exceptions import PluginError
 
 if TYPE_CHECKING:
-    from importlib.metadata import EntryPoint
+    from importlib.metadata import EntryPoint as _MetadataEntryPoint
+    from typing import TypeAlias
+
+    import pluggy
+
+    EntryPoint: TypeAlias = "_MetadataEntryPoint | _EntryPoint"
 
 ENTRY_POINT_GROUP = "replicate"
 ALLOWLIST_ENV = "REPLICATE_PLUGINS"
@@ -49,9 +58,14 @@ def strict() -> bool:
 def _scan() -> list[EntryPoint]:
     global _entry_points
     if _entry_points is None:
-        from importlib.metadata import entry_points
+        fast = _fast_entry_points()
+        found: list[EntryPoint]
+        if fast is not None:
+            found = list(fast)
+        else:
+            from importlib.metadata import entry_points
 
-        found = list(entry_points(group=ENTRY_POINT_GROUP))
+            found = list(entry_points(group=ENTRY_POINT_GROUP))
         seen: dict[str, EntryPoint] = {}
         for ep in found:
             if ep.name in seen and seen[ep.name].value != ep.value:
@@ -65,6 +79,143 @@ def _scan() -> list[EntryPoint]:
         # By name, not by the file system's order: collect-all hooks run in a reproducible order.
         _entry_points = sorted(seen.values(), key=lambda ep: ep.name)
     return _entry_points
+
+
+class _Distribution:
+    """The ``name`` and ``version`` of an installed distribution, read from its metadata file
+    when first asked (only messages and the report ask)."""
+
+    def __init__(self, folder: str) -> None:
+        self._folder = folder
+        self._fields: dict[str, str] | None = None
+
+    def _field(self, key: str) -> str | None:
+        if self._fields is None:
+            fields: dict[str, str] = {}
+            for filename in ("METADATA", "PKG-INFO"):
+                try:
+                    with open(os.path.join(self._folder, filename), encoding="utf-8") as f:
+                        for line in f:
+                            if not line.strip():
+                                break  # the headers end at the first blank line
+                            head, sep, value = line.partition(":")
+                            if sep and head in ("Name", "Version"):
+                                fields.setdefault(head, value.strip())
+                except OSError:
+                    continue
+                break
+            self._fields = fields
+        return self._fields.get(key)
+
+    @property
+    def name(self) -> str | None:
+        return self._field("Name")
+
+    @property
+    def version(self) -> str | None:
+        return self._field("Version")
+
+
+class _EntryPoint:
+    """One entry point of the ``replicate`` group, loaded as ``importlib.metadata`` loads it
+    (``module:attr.path``, extras ignored)."""
+
+    __slots__ = ("dist", "name", "value")
+
+    def __init__(self, name: str, value: str, dist: _Distribution) -> None:
+        self.name = name
+        self.value = value
+        self.dist = dist
+
+    def load(self) -> Any:
+        from importlib import import_module
+
+        module_name, _, attrs = self.value.partition("[")[0].partition(":")
+        obj: Any = import_module(module_name.strip())
+        for attr in attrs.strip().split("."):
+            if attr:
+                obj = getattr(obj, attr)
+        return obj
+
+    def __repr__(self) -> str:
+        return f"EntryPoint(name={self.name!r}, value={self.value!r}, group={ENTRY_POINT_GROUP!r})"
+
+
+def _normalized(name: str) -> str:
+    """A distribution name as ``importlib.metadata`` compares them (PEP 503, underscores)."""
+    out, last = [], ""
+    for ch in name.lower():
+        if ch in "-_.":
+            if last != "_":
+                out.append("_")
+            last = "_"
+        else:
+            out.append(ch)
+            last = ch
+    return "".join(out)
+
+
+def _fast_entry_points() -> list[_EntryPoint] | None:
+    """The ``replicate`` entry points of the distributions on ``sys.path``, found as
+    ``importlib.metadata.entry_points`` finds them (path order, ``.dist-info`` before
+    ``.egg-info`` in each folder, the first distribution of a name winning), or None when
+    something other than plain folders could hold distributions: then ``importlib.metadata``
+    has to look."""
+    from importlib.machinery import PathFinder
+
+    for finder in sys.meta_path:
+        if hasattr(finder, "find_distributions") and finder is not PathFinder:
+            kind = type(finder)
+            # The importlib_metadata backport puts in its own finder of the same folders.
+            if (kind.__module__, kind.__name__) != ("importlib_metadata", "MetadataPathFinder"):
+                return None
+    found: list[_EntryPoint] = []
+    seen: set[str] = set()
+    for entry in sys.path:
+        folder = entry or "."
+        if folder.lower().endswith(".egg"):
+            return None  # an egg folder keeps its metadata in EGG-INFO
+        try:
+            names = os.listdir(folder)
+        except NotADirectoryError:
+            return None  # a zip file on sys.path
+        except OSError:
+            continue
+        infos = [n for n in names if n.lower().endswith(".dist-info")]
+        eggs = [n for n in names if n.lower().endswith(".egg-info")]
+        for name in infos + eggs:
+            stem = name.rpartition(".")[0]
+            key = _normalized(stem.partition("-")[0])
+            if key in seen:
+                continue
+            seen.add(key)
+            path = os.path.join(folder, name)
+            try:
+                with open(os.path.join(path, "entry_points.txt"), encoding="utf-8") as f:
+                    text = f.read()
+            except OSError:
+                continue  # no entry points (or an egg-info file, not a folder)
+            found.extend(_parse_entry_points(text, _Distribution(path)))
+    return found
+
+
+def _parse_entry_points(text: str, dist: _Distribution) -> list[_EntryPoint]:
+    """The ``[replicate]`` section of an ``entry_points.txt``."""
+    out = []
+    section = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+            continue
+        if section != ENTRY_POINT_GROUP:
+            continue
+        name, sep, value = line.partition("=")
+        if sep:
+            out.append(_EntryPoint(name.strip(), value.strip(), dist))
+    return out
 
 
 def _skip(name: str, why: str, exc: BaseException | None = None) -> None:
@@ -89,6 +240,9 @@ def _allowed(name: str) -> bool:
 
 def installed_plugins() -> list[tuple[str, object]]:
     """(entry-point name, plugin object) for each installed plugin that loads and is allowed."""
+    allow = os.environ.get(ALLOWLIST_ENV)
+    if allow is not None and not any(n.strip() for n in allow.split(",")):
+        return []  # REPLICATE_PLUGINS allows none: what is installed need not be looked at
     out = []
     with _lock:
         for ep in _scan():
@@ -127,18 +281,41 @@ class UnknownPluginError(PluginError, ValueError):
     plugin: a :class:`~replicate.PluginError`, and a ValueError as an unknown transport name is."""
 
 
-@dataclass
 class TransportEntry:
     """A registered transport. ``factory`` makes it (the sync colour's, when the name was
     registered once per colour); ``async_factory`` is the async colour's, when that came from a
     registration of its own (None: ``factory`` makes every colour the entry offers)."""
 
-    name: str
-    factory: Callable[..., Any]
-    sync: bool
-    async_: bool
-    plugin: str
-    async_factory: Callable[..., Any] | None = None
+    __slots__ = ("async_", "async_factory", "factory", "name", "plugin", "sync")
+
+    def __init__(
+        self,
+        name: str,
+        factory: Callable[..., Any],
+        sync: bool,
+        async_: bool,
+        plugin: str,
+        async_factory: Callable[..., Any] | None = None,
+    ) -> None:
+        self.name = name
+        self.factory = factory
+        self.sync = sync
+        self.async_ = async_
+        self.plugin = plugin
+        self.async_factory = async_factory
+
+    def __repr__(self) -> str:
+        return (
+            f"TransportEntry(name={self.name!r}, plugin={self.plugin!r}, sync={self.sync}, "
+            f"async_={self.async_})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TransportEntry):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
 
     def factory_for(self, *, async_: bool) -> Callable[..., Any]:
         """The factory of a colour the entry offers."""
@@ -153,15 +330,22 @@ class Plugins:
     ``builtin`` is the plugin that answers last (the client passes ``replicate.builtin``)."""
 
     def __init__(self, client_plugins: Sequence[object] = (), *, builtin: object) -> None:
-        pm = pluggy.PluginManager(hookspecs.PROJECT)
-        pm.add_hookspecs(hookspecs)
-        pm.register(builtin, name=_BUILTIN_NAME)
+        self._builtin = builtin
+        self._pm: pluggy.PluginManager | None = None
+        self._pm_lock = threading.Lock()
+        self._only_builtin: dict[str, bool] = {}
         self.builtin_names = (_BUILTIN_NAME,)
         self.installed_names: list[str] = []
-        for name, plugin in installed_plugins():
+        self.client_names: list[str] = []
+        installed = installed_plugins()
+        if not installed and not client_plugins and not _truthy(os.environ.get(TRACE_ENV)):
+            # Only the built-ins: they are called directly, the manager made when asked for.
+            self.transports = self._collect_transports()
+            return
+        pm = self._new_manager()
+        for name, plugin in installed:
             if self._register(pm, plugin, name):
                 self.installed_names.append(name)
-        self.client_names: list[str] = []
         for index, plugin in enumerate(client_plugins):
             name = f"client-plugin-{index}:{_describe(plugin)}"
             try:
@@ -179,8 +363,47 @@ class Plugins:
                 lambda msg: warnings.warn(f"replicate trace: {msg}", stacklevel=2)
             )
             pm.enable_tracing()
-        self.pm = pm
+        self._pm = pm
         self.transports = self._collect_transports()
+
+    def _new_manager(self) -> pluggy.PluginManager:
+        """A PluginManager with the hookspecs and the built-ins registered."""
+        import pluggy
+
+        from . import hookspecs
+
+        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm.add_hookspecs(hookspecs)
+        mark = getattr(self._builtin, "mark_hookimpls", None)
+        if mark is not None:
+            mark()  # the built-in module's functions become pluggy hookimpls (once)
+        pm.register(self._builtin, name=_BUILTIN_NAME)
+        return pm
+
+    @property
+    def pm(self) -> pluggy.PluginManager:
+        """This client's pluggy PluginManager (made on first use when only the built-ins are
+        registered, holding just them)."""
+        pm = self._pm
+        if pm is None:
+            with self._pm_lock:
+                pm = self._pm
+                if pm is None:
+                    pm = self._pm = self._new_manager()
+        return pm
+
+    @property
+    def _direct(self) -> bool:
+        """Whether only the built-ins are registered and no manager was made: hooks are then
+        answered by the built-in functions themselves."""
+        return self._pm is None
+
+    def _hookimpls(self, hook: str) -> list[Any]:
+        """``hook``'s implementations in pluggy's order (``get_hookimpls``)."""
+        if self._direct:
+            function = getattr(self._builtin, hook, None)
+            return [] if function is None else [_DirectImpl(function)]
+        return list(getattr(self.pm.hook, hook).get_hookimpls())
 
     @staticmethod
     def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> bool:
@@ -196,16 +419,17 @@ class Plugins:
 
     def only_builtin(self, hook: str) -> bool:
         """Whether only the built-ins implement ``hook`` (then the core may call them directly)."""
-        cache = self.__dict__.setdefault("_only_builtin", {})
+        if self._direct:
+            return True
+        cache = self._only_builtin
         answer = cache.get(hook)
         if answer is None:
-            impls = getattr(self.pm.hook, hook).get_hookimpls()
+            impls = self._hookimpls(hook)
             answer = cache[hook] = all(i.plugin_name in self.builtin_names for i in impls)
-        return bool(answer)
+        return answer
 
     def _impls(self, hook: str) -> dict[str, Any]:
-        caller = getattr(self.pm.hook, hook)
-        return {impl.plugin_name: impl for impl in caller.get_hookimpls()}
+        return {impl.plugin_name: impl for impl in self._hookimpls(hook)}
 
     @staticmethod
     def _call(impl: Any, kwargs: dict[str, Any]) -> Any:
@@ -305,7 +529,7 @@ class Plugins:
 
     def _collect_transports(self) -> dict[str, TransportEntry]:
         registry: dict[str, TransportEntry] = {}
-        for impl in reversed(self.pm.hook.replicate_register_transports.get_hookimpls()):
+        for impl in reversed(self._hookimpls("replicate_register_transports")):
             plugin = impl.plugin_name
 
             def register(
@@ -371,7 +595,7 @@ class Plugins:
     ) -> tuple[tuple[str, Callable[..., Any]], ...]:
         """:meth:`callers`, each paired with the name of its plugin (for messages that name
         the plugin whose implementation failed)."""
-        impls = getattr(self.pm.hook, hook).get_hookimpls()
+        impls = self._hookimpls(hook)
         ordered = (
             [i for i in impls if i.tryfirst]
             + [i for i in impls if not i.tryfirst and not i.trylast]
@@ -380,6 +604,21 @@ class Plugins:
         return tuple(
             (i.plugin_name, _bind(i.function, tuple(i.argnames), argnames)) for i in ordered
         )
+
+
+class _DirectImpl:
+    """A built-in function standing for the pluggy ``HookImpl`` it would be registered as."""
+
+    __slots__ = ("argnames", "function")
+
+    plugin_name = _BUILTIN_NAME
+    tryfirst = False
+    trylast = True
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.function = function
+        code = function.__code__
+        self.argnames = code.co_varnames[: code.co_argcount]
 
 
 def _bind(

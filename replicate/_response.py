@@ -14,8 +14,8 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
+from ._decode import decode_into
 from ._http import Response
-from ._save import awrite_atomically, write_atomically
 from .exceptions import ReplicateError, ResponseNotRead
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def decode_as(response: Response, cast: Any) -> Any:
         return response.text
     if cast is bytes:
         return response.content
-    return response.parse(cast)
+    return decode_into(response, cast)  # what response.parse does, without its import
 
 
 class Deferred:
@@ -485,6 +485,8 @@ class BinaryAPIResponse(APIResponse[bytes]):
         self, file: str | os.PathLike[str], *, chunk_size: int | None = None
     ) -> None:
         """Like :meth:`write_to_file`, reading the body in ``chunk_size`` pieces."""
+        from ._save import write_atomically
+
         write_atomically(file, self.iter_bytes(chunk_size))
 
     def __enter__(self) -> BinaryAPIResponse:
@@ -633,6 +635,8 @@ class AsyncBinaryAPIResponse(AsyncAPIResponse[bytes]):
         self, file: str | os.PathLike[str], *, chunk_size: int | None = None
     ) -> None:
         """Like :meth:`write_to_file`, reading the body in ``chunk_size`` pieces."""
+        from ._save import awrite_atomically
+
         await awrite_atomically(file, self.iter_bytes(chunk_size))
 
     async def __aenter__(self) -> AsyncBinaryAPIResponse:

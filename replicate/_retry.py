@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from ._http import Request, Response
@@ -70,7 +70,18 @@ class DefaultRetryPolicy:
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
+        self._rng = rng
         self._random = (rng or random.Random()).uniform
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The settings (and a generator the caller gave): a fresh one is made when unpickled.
+        state = self.__dict__.copy()
+        del state["_random"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._random = (self._rng or random.Random()).uniform
 
     def retry_delay(
         self,

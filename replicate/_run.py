@@ -84,7 +84,7 @@ def cancel_flow(
     )
     try:
         yield from core.send_flow(
-            request, timeout=CANCEL_TIMEOUT, max_retries=1, deadline=deadline.graced()
+            request, timeout=CANCEL_TIMEOUT, max_retries=1, deadline=deadline.graced(connect=True)
         )
     except APIError as exc:
         log.warning("replicate: could not cancel prediction %s: %s", prediction_id, exc)

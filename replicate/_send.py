@@ -19,8 +19,9 @@ from urllib.parse import urljoin
 
 from ._auth import AuthScope, origin_of
 from ._decode import status_error
-from ._drivers import Call, CloseResponse, Flow, Interrupted, ReadBody, Send, Sleep
+from ._drivers import Call, CloseResponse, Flow, Interrupted, NextChunk, Send, Sleep
 from ._events import Event
+from ._http import MAX_ERROR_BODY
 from ._redact import redact_url
 from .exceptions import APIConnectionError, APIError, BodyNotReplayableError, PluginError
 
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("replicate")
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: Redirects one request follows; one more raises APIError ("too many redirects"), so a
+#: redirect loop ends after ``MAX_REDIRECTS + 1`` requests.
 MAX_REDIRECTS = 10
 #: Extra read time granted past a sync-mode request's wait window before giving up on it. A
 #: call's deadline still cuts it: under ``run(timeout=)`` the create's read ends by the deadline
@@ -278,8 +281,28 @@ def send_flow(
         if not raise_for_status:
             return response
         if stream:
-            yield ReadBody(response)
+            yield from read_error_body(response)
         raise status_error(response)
+
+
+def read_error_body(response: Response) -> Flow[bytes]:
+    """Read the streamed body of an error response, at most ``MAX_ERROR_BODY`` bytes of it (the
+    rest is left unread and its connection closed), into ``response.content``: an error message
+    needs no more, and a server sending gigabytes must not fill the memory."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= MAX_ERROR_BODY:
+        chunk: bytes = yield NextChunk(response)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    yield CloseResponse(response)
+    body = b"".join(parts)
+    if size > MAX_ERROR_BODY:
+        body = body[:MAX_ERROR_BODY]
+    response._content = body
+    return body
 
 
 #: What the auth provider's Calls name, in the sync driver's error for an async provider.

@@ -19,10 +19,11 @@ What the consumer sees:
   API reports it right after (one ``GET /predictions/{id}``) and whose message holds the event's
   ``detail``.
 
-A dropped connection (a transport error while reading, or the end of the body before ``done``)
-is resumed: the stream URL is requested again with ``Last-Event-ID`` set to the id of the last
-event received, up to :data:`MAX_RECONNECTS` times in a row (waiting the server's ``retry:``
-time, else a short backoff). Events whose id was already received are dropped, so a server that
+A dropped connection (a transport error while reading, a stream silent for longer than the
+read timeout among them, or the end of the body before ``done``) is resumed: the stream URL
+is requested again with ``Last-Event-ID`` set to the id of the last event received, up to
+:data:`MAX_RECONNECTS` times in a row (waiting the server's ``retry:`` time, else a short
+backoff). Events whose id was already received are dropped, so a server that
 replays the stream from its start never makes the consumer see an output twice (ids of the
 ``<n>:<n>`` form the API sends are compared by their order, others against the latest
 :data:`RECENT_IDS` ids received). When no event carried an id, the reconnect is refused, or the
@@ -53,9 +54,10 @@ import msgspec
 
 from ._deadline import NO_DEADLINE, Deadline
 from ._decode import snippet
-from ._drivers import CloseResponse, Emit, EmitAll, Flow, NextChunk, ReadBody, Sleep
+from ._drivers import CloseResponse, Emit, EmitAll, Flow, NextChunk, Sleep
 from ._http import Timeout
 from ._poll import failure, finish, poll_flow, prediction_fetch
+from ._send import read_error_body
 from ._sentinels import NOT_GIVEN, NotGiven
 from ._sse import ServerSentEvent, SSEDecoder
 from .exceptions import (
@@ -179,6 +181,8 @@ def stream_events_flow(
             if not connected:
                 if isinstance(exc, APIStatusError) and is_terminal(prediction.status):
                     break  # a finished prediction's stream may be gone: its output is not
+                if isinstance(exc, APIConnectionError):
+                    deadline.check(pid, slack=0.01)  # a timeout cut by the deadline
                 raise
             deadline.check(pid)
             if isinstance(exc, APIConnectionError) and failures < MAX_RECONNECTS:
@@ -187,7 +191,7 @@ def stream_events_flow(
                 continue
             break  # the reconnect was refused: poll
         if not _is_event_stream(response):
-            yield ReadBody(response)
+            yield from read_error_body(response)  # a bounded prefix: enough for the message
             error = APIResponseValidationError(
                 f"GET {url} returned Content-Type "
                 f"{response.headers.get('content-type')!r}, not text/event-stream; "

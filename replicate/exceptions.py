@@ -24,6 +24,7 @@ urllib3 or typing.
     │   ├── PredictionCanceledError
     │   └── PredictionAbortedError
     ├── PredictionTimeoutError
+    ├── PredictionUncertainError (index)
     ├── ResponseNotRead
     ├── InputValidationError (errors; also a ValueError)
     ├── MissingTokenError
@@ -58,6 +59,7 @@ __all__ = [
     "PredictionAbortedError",
     "PredictionCanceledError",
     "PredictionTimeoutError",
+    "PredictionUncertainError",
     "RateLimitError",
     "ReplicateError",
     "ResponseNotRead",
@@ -293,6 +295,27 @@ class PredictionTimeoutError(ReplicateError):
     def __init__(self, message: str, *, prediction_id: str | None = None) -> None:
         super().__init__(message)
         self.prediction_id = prediction_id
+
+
+class PredictionUncertainError(ReplicateError):
+    """A batch's create for one input was sent but its answer never came (the batch was
+    interrupted, or the connection broke, while it was in flight): the prediction may exist,
+    with an id nobody knows. ``replicate.batch`` reports such an input with status
+    ``"uncertain"`` and never sends its create again, so that it cannot run twice.
+    """
+
+    index: int
+
+    def __init__(self, message: str, *, index: int) -> None:
+        super().__init__(message)
+        self.index = index
+
+    def __reduce__(self) -> Any:
+        return (_rebuild_uncertain, (str(self), self.index))
+
+
+def _rebuild_uncertain(message: str, index: int) -> PredictionUncertainError:
+    return PredictionUncertainError(message, index=index)
 
 
 class ResponseNotRead(ReplicateError):

@@ -1,6 +1,9 @@
 """Paginated lists: iterate every item across pages lazily, or walk page by page.
 
-``next`` URLs are followed verbatim (they carry an opaque cursor). Iterating holds only the
+``next`` URLs are followed verbatim (they carry an opaque cursor), each at most once: a
+``next`` that points back to a page already fetched while iterating (a server-side loop) raises
+:class:`~replicate.APIResponseValidationError` once the page holding it has been handed out,
+instead of following it for ever. Iterating holds only the
 page being read: the iterator keeps no reference to the page object it came from, nor to a page
 once its items are handed out, so walking 10,000 predictions keeps about one page (100 items)
 in memory, plus the next page's body while it is decoded.
@@ -25,13 +28,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._drivers import Emit, EmitAll, map_emits
 from ._sentinels import NOT_GIVEN, NotGiven
+from .exceptions import APIResponseValidationError
 from .types import Page
 
 if TYPE_CHECKING:
     from ._core import ClientCore
     from ._drivers import Flow
     from ._facade import BaseClient
-    from ._http import Body, Timeout
+    from ._http import Body, Response, Timeout
 
 __all__ = [
     "AsyncCursorURLPage",
@@ -74,6 +78,12 @@ class Follow:
 
     def page_flow(self, core: ClientCore, url: str, item_type: Any) -> Flow[Page[Any]]:
         """Fetch and decode the page at ``url`` (sans-I/O: sync and async pages share it)."""
+        _, page = yield from self._fetch_flow(core, url, item_type)
+        return page
+
+    def _fetch_flow(
+        self, core: ClientCore, url: str, item_type: Any
+    ) -> Flow[tuple[Response, Page[Any]]]:
         request = core.build(
             self.method,
             url,
@@ -86,7 +96,26 @@ class Follow:
             request, timeout=self.timeout, max_retries=self.max_retries
         )
         page: Page[Any] = response.parse(Page[item_type])
-        return page
+        return response, page
+
+    def checked_page_flow(
+        self, core: ClientCore, url: str, item_type: Any, seen: set[str]
+    ) -> Flow[tuple[Page[Any], APIResponseValidationError | None]]:
+        """:meth:`page_flow`, recording ``url`` in ``seen``; with the page comes the error to
+        raise once its items are handed out when its ``next`` is a URL already fetched (a loop
+        the server made), else None."""
+        seen.add(url)
+        response, page = yield from self._fetch_flow(core, url, item_type)
+        loop = page.next if page.next and page.next in seen else None
+        if loop is None:
+            return page, None
+        from ._redact import redact_url
+
+        return page, APIResponseValidationError(
+            f"the list page at {redact_url(url)} has a next link back to a page already fetched "
+            f"({redact_url(loop)}): the server's pagination loops, so the list stops here",
+            response=response,
+        )
 
 
 class _Page(Generic[T]):
@@ -140,11 +169,15 @@ class _Page(Generic[T]):
     def _pages_flow(self) -> Flow[None]:
         page: Page[Any] = self._page
         follow, core, item_type = self._follow, self._client._core, self._item_type
+        seen: set[str] = set()
+        loop: APIResponseValidationError | None = None
         while True:
             yield Emit(page)
+            if loop is not None:
+                raise loop
             if not page.next:
                 return
-            page = yield from follow.page_flow(core, page.next, item_type)
+            page, loop = yield from follow.checked_page_flow(core, page.next, item_type, seen)
 
     def _wrap_pages(self, pages: Sequence[Page[T]]) -> Flow[list[Any]]:
         return [self._wrap(page) for page in pages]
@@ -239,10 +272,13 @@ def _items_flow(
     # Deliberately not a method: the flow must not keep the first page alive.
     yield EmitAll(results)
     del results
+    seen: set[str] = set()  # the URLs fetched: a ``next`` back to one of them is a loop
     while url:
-        page = yield from follow.page_flow(core, url, item_type)
+        page, loop = yield from follow.checked_page_flow(core, url, item_type, seen)
         url = page.next
         results = page.results
         del page
         yield EmitAll(results)
         del results
+        if loop is not None:
+            raise loop

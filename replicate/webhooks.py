@@ -79,8 +79,8 @@ def validate(
             f"Malformed webhook-timestamp header {timestamp[:40]!r}: expected Unix seconds"
         )
     if tolerance is not None:
-        if tolerance < 0:
-            raise ValueError("tolerance must be >= 0 or None")
+        if not tolerance >= 0:  # also NaN, which would let every timestamp through
+            raise ValueError(f"tolerance must be a number >= 0 or None, not {tolerance!r}")
         if now is None:
             import time
 
@@ -98,7 +98,7 @@ def validate(
             )
 
     if isinstance(body, str):
-        payload = body.encode("utf-8")
+        payload = _utf8(body, "webhook body", "; pass the raw request body as bytes")
     elif isinstance(body, (bytes, bytearray, memoryview)):
         payload = bytes(body)
     else:
@@ -108,7 +108,7 @@ def validate(
     import hashlib
     import hmac
 
-    signed = f"{msg_id}.{timestamp}.".encode() + payload
+    signed = _utf8(f"{msg_id}.{timestamp}.", "webhook-id header") + payload
     expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
     found_v1 = False
     for entry in signatures.split():
@@ -181,6 +181,17 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _utf8(text: str, what: str, hint: str = "") -> bytes:
+    """``text`` as the bytes it was decoded from: UTF-8, with the lone surrogates that
+    ``errors="surrogateescape"`` decoding leaves for undecodable bytes turned back into them."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise WebhookVerificationError(
+            f"Malformed {what}: it holds lone surrogates, so it is not the text received{hint}"
+        ) from None
+
+
 def _decode_secret(secret: str) -> bytes:
     if not isinstance(secret, str):
         raise TypeError(f"secret must be a str, not {type(secret).__name__}")
@@ -226,6 +237,9 @@ def _get_header(headers: Any, name: str) -> str:
         value = value[0] if value else None  # a multi-valued mapping
     if isinstance(value, (bytes, bytearray)):
         value = value.decode("latin-1")
-    if not isinstance(value, str) or not value.strip():
+    # Only HTTP's optional whitespace (space, tab) is trimmed: str.strip() would also drop
+    # characters such as U+00A0 that belong to the signed id.
+    text: str | None = value.strip(" \t") if isinstance(value, str) else None
+    if not text:
         raise WebhookVerificationError(f"Missing required header: {name}")
-    return value.strip()
+    return text

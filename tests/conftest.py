@@ -23,6 +23,10 @@ from replicate import _default, _plugins
 
 TOKEN = "r8_TestTokenDoNotLeak0123456789"
 
+#: What the fault-matrix tests (tests/reliability/test_fault_matrix.py) record: (call kind,
+#: fault) -> [passed, failed]; printed as a table at the end of the run.
+FAULT_MATRIX = pytest.StashKey[dict[tuple[str, str], list[int]]]()
+
 
 def pytest_configure(config: pytest.Config) -> None:
     try:
@@ -33,6 +37,37 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"{reference.missing_message()}. CI=true: the tests that need it may not be skipped"
         )
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """The fault matrix as a table (faults down, call kinds across: passed/run), when its
+    tests ran."""
+    cells = config.stash.get(FAULT_MATRIX, None)
+    if not cells:
+        return
+    kinds = list(dict.fromkeys(kind for kind, _ in cells))
+    faults = list(dict.fromkeys(fault for _, fault in cells))
+    width = max(len(f) for f in faults)
+    cols = [max(len(k), 5) for k in kinds]
+    lines = [" ".join([" " * width, *(k.rjust(w) for k, w in zip(kinds, cols, strict=True))])]
+    for fault in faults:
+        row = [fault.ljust(width)]
+        for kind, w in zip(kinds, cols, strict=True):
+            passed, failed = cells.get((kind, fault), (0, 0))
+            text = f"{passed}/{passed + failed}" if passed + failed else "-"
+            row.append(text.rjust(w))
+        lines.append(" ".join(row))
+    passed = sum(p for p, _ in cells.values())
+    total = sum(p + f for p, f in cells.values())
+    write = terminalreporter.write_line
+    terminalreporter.section("fault matrix (passed/run)")
+    for line in lines:
+        write(line)
+    if any(kind.startswith("t:") for kind in kinds):
+        write("t:call = the call with timeout= (its deadline), under the fault")
+    write(f"{passed}/{total} cells passed")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -83,6 +118,12 @@ def _python_sigint() -> Iterator[None]:
 def fast_retries() -> replicate.DefaultRetryPolicy:
     """The default policy with millisecond backoff, so retry tests don't sleep for seconds."""
     return replicate.DefaultRetryPolicy(initial_backoff=0.001, max_backoff=0.005)
+
+
+@pytest.fixture
+def fast_poll(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Polls 10 ms apart (``REPLICATE_POLL_INTERVAL``), so waiting tests don't take seconds."""
+    monkeypatch.setenv("REPLICATE_POLL_INTERVAL", "0.01")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from conftest import TOKEN
 from pytest_httpserver import HTTPServer
-from werkzeug import Request as WRequest
+from support import last_request
 
 import replicate
 from replicate._auth import DEFAULT_AUTH_HOSTS, AuthScope, TokenAuth, token_from_cog
@@ -17,11 +17,6 @@ from replicate.testing import MockTransport
 
 ENV_TOKEN = "r8_EnvTokenForAuthTests4242"
 COG_TOKEN = "r8_CogScopeToken1111"
-
-
-def last_request(server: HTTPServer) -> WRequest:
-    assert server.log, "the server saw no request"
-    return server.log[-1][0]
 
 
 @pytest.fixture
@@ -316,17 +311,6 @@ def test_redirect_to_non_http_scheme_refused(
     )
     with pytest.raises(replicate.APIError, match="redirect"):
         client.get("/x")
-
-
-def test_one_shot_body_not_resent_on_redirect(
-    httpserver: HTTPServer, client: replicate.Replicate
-) -> None:
-    httpserver.expect_request("/v1/up", method="PUT").respond_with_data(
-        "", status=307, headers={"Location": "/v1/up2"}
-    )
-    with pytest.raises(replicate.BodyNotReplayableError, match=r"redirected.*one-shot"):
-        client.put("/up", content=iter([b"a", b"b"]))
-    assert len(httpserver.log) == 1
 
 
 # --- missing and late tokens --------------------------------------------------------------------

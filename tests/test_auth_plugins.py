@@ -13,12 +13,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import importlib
 import io
 import pickle
 import re
 import sys
-import textwrap
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,57 +24,22 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+from support import ROOT, Dists, installed_dists
 from werkzeug import Request as WRequest
 from werkzeug import Response as WResponse
 
 import replicate
-from replicate import _plugins
 from replicate.auth import abody_bytes, abody_digest, body_bytes, body_digest, iter_body
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = b"gateway-shared-secret"
 
 
 # --- installed plugins ------------------------------------------------------------------------
 
 
-class Dists:
-    """Writes tiny installed distributions declaring ``replicate`` entry points."""
-
-    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.root = root
-        self.monkeypatch = monkeypatch
-        self.modules: list[str] = []
-        self.names: list[str] = []
-
-    def add(self, name: str, source: str) -> str:
-        """Install plugin ``name``; only the plugins added here load (``REPLICATE_PLUGINS``),
-        never those installed in the environment the tests run in."""
-        self.names.append(name)
-        self.monkeypatch.setenv("REPLICATE_PLUGINS", ",".join(self.names))
-        module = "rpa_" + name.replace("-", "_")
-        (self.root / f"{module}.py").write_text(textwrap.dedent(source))
-        info = self.root / f"{module}-0.1.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
-        (info / "entry_points.txt").write_text(f"[replicate]\n{name} = {module}\n")
-        self.modules.append(module)
-        importlib.invalidate_caches()
-        _plugins.reset()
-        return module
-
-
 @pytest.fixture
 def dists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dists]:
-    site = tmp_path / "site"
-    site.mkdir()
-    monkeypatch.syspath_prepend(str(site))
-    d = Dists(site, monkeypatch)
-    yield d
-    for module in d.modules:
-        sys.modules.pop(module, None)
-    importlib.invalidate_caches()
-    _plugins.reset()
+    yield from installed_dists(tmp_path, monkeypatch, prefix="rpa_", only_added=True)
 
 
 def token_plugin(token: str, *, passes: bool = False) -> str:

@@ -91,14 +91,15 @@ def interrupt_when(
     assert proc.stderr is not None and proc.stdout is not None
     err = proc.stderr
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in err], daemon=True).start()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in err], daemon=True)
+    reader.start()
     seen: list[str] = []
     deadline = time.monotonic() + timeout
     while not any(ready(line) for line in seen):
         seen.append(lines.get(timeout=max(deadline - time.monotonic(), 0.1)))
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=timeout) == 130
-    time.sleep(0.1)
+    reader.join(timeout)  # it ends at the end of stderr: every line is in the queue
     while not lines.empty():
         seen.append(lines.get())
     if stdout is not None:

@@ -14,18 +14,13 @@ from typing import Any
 import pytest
 from conftest import TOKEN
 from pytest_httpserver import HTTPServer
-from werkzeug import Request as WRequest
+from support import last_request
 
 import replicate
 from replicate import _client, _default
 from replicate._http import Request
 
 ENV_TOKEN = "r8_EnvironmentTokenAlsoSecret987"
-
-
-def last_request(server: HTTPServer) -> WRequest:
-    assert server.log, "the server saw no request"
-    return server.log[-1][0]
 
 
 def ok(server: HTTPServer, path: str = "/v1/ping") -> None:
@@ -396,6 +391,20 @@ def test_pickle_of_a_copy_drops_its_token(client: replicate.Replicate) -> None:
     data = pickle.dumps(client.with_options(bearer_token="r8_copyTokenSecret"))
     assert b"r8_copyTokenSecret" not in data
     assert TOKEN.encode() not in data
+
+
+def test_pickle_keeps_a_given_retry_policy() -> None:
+    policy = replicate.DefaultRetryPolicy(max_retry_after=5, initial_backoff=0.01)
+    c = replicate.Replicate(bearer_token=TOKEN, retry_policy=policy)
+    copy = pickle.loads(pickle.dumps(c.with_options(timeout=3)))
+    try:
+        kept = copy._core.sender.retry_policy
+        assert isinstance(kept, replicate.DefaultRetryPolicy) and kept is not policy
+        assert (kept.max_retry_after, kept.initial_backoff) == (5, 0.01)
+        assert 0 <= kept.backoff(3) <= 0.08  # its generator made again in the new process
+    finally:
+        c.close()
+        copy.close()
 
 
 def test_unpickled_client_without_token_fails_at_request(

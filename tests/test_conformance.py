@@ -43,6 +43,7 @@ from replay import (
     route_key,
     serve,
 )
+from support import VERSION_ID
 from test_types import KNOWN_UNDECLARED, compare, parse_timestamp, route
 from werkzeug import Request as WRequest
 from werkzeug import Response as WResponse
@@ -571,7 +572,6 @@ def _validate_captured_body(method: str, template: str, got: Captured) -> None:
     _validate(instance, op.body_pointer(media), f"{op.operation_id} body")
 
 
-VERSION_ID = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
 PATH_VALUES = {
     "collection_slug": "super-resolution",
     "deployment_owner": "acme",

@@ -33,10 +33,10 @@ from replicate_emulator.app import Emulator
 from replicate_emulator.builtin_models import HELLO_WORLD, SLOW_PROGRESS
 from replicate_emulator.predictors import Predictor
 from replicate_emulator.server import serve
+from support import ROOT
 
 import replicate
 
-ROOT = Path(__file__).resolve().parents[1]
 ANCHOR_DIR = Path(__file__).resolve().parent / "anchors"
 sys.path.insert(0, str(ANCHOR_DIR))
 import flows  # noqa: E402  (tests/anchors/flows.py, shared with the anchor scripts)

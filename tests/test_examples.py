@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 VENV_BIN = Path(sys.executable).parent
 TIMEOUT = 120

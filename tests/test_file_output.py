@@ -6,10 +6,8 @@ import base64
 import errno
 import os
 import pickle
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from typing import Any
 import pytest
 from conftest import TOKEN
 from pytest_httpserver import HTTPServer
-from werkzeug import Request as WRequest
+from support import ShortServer, last_request
 
 import replicate
 from replicate import FileOutput, get_path_url, hookimpl
@@ -25,11 +23,6 @@ from replicate.testing import MockTransport
 
 API = "https://api.example.test/v1"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
-
-
-def last_request(server: HTTPServer) -> WRequest:
-    assert server.log, "the server saw no request"
-    return server.log[-1][0]
 
 
 @pytest.fixture
@@ -571,62 +564,15 @@ def test_filename_of_odd_urls() -> None:
     assert FileOutput("data:image/png;base64,AAAA").filename == "output.png"
 
 
-class _ShortServer:
-    """A raw socket server that promises more bytes (Content-Length) than it sends."""
-
-    def __init__(self, declared: int, sent: bytes) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.05)
-        self.stopped = threading.Event()
-        self.port = self.sock.getsockname()[1]
-        self.head = (
-            f"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-            f"Content-Length: {declared}\r\nConnection: close\r\n\r\n"
-        ).encode()
-        self.sent = sent
-        self.requests: list[bytes] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def _serve(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            conn.settimeout(5)
-            with conn:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    piece = conn.recv(4096)
-                    if not piece:
-                        break
-                    data += piece
-                self.requests.append(data)
-                conn.sendall(self.head + self.sent)
-
-    def close(self) -> None:
-        self.stopped.set()
-        self.thread.join(timeout=5)
-        self.sock.close()
-
-
 @pytest.fixture
-def short_server() -> Iterator[_ShortServer]:
-    server = _ShortServer(declared=100_000, sent=b"x" * 1000)
+def short_server() -> Iterator[ShortServer]:
+    server = ShortServer(declared=100_000, sent=b"x" * 1000)
     yield server
     server.close()
 
 
 def test_save_short_read_leaves_no_file(
-    client: replicate.Replicate, short_server: _ShortServer, tmp_path: Path
+    client: replicate.Replicate, short_server: ShortServer, tmp_path: Path
 ) -> None:
     out = FileOutput(short_server.url("/pbxt/cut.bin"), client=client)
     target = tmp_path / "cut.bin"

@@ -6,11 +6,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import enum
-import hashlib
 import io
 import json
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,67 +16,13 @@ from typing import Any
 import pytest
 from conftest import TOKEN
 from pytest_httpserver import HTTPServer
-from werkzeug import Request as WRequest
-from werkzeug import Response as WResponse
+from support import VERSION_ID, FilesAPI, file_url
 
 import replicate
 from replicate._drivers import drive_sync
 from replicate._inputs import BASE64_LIMIT, InputContext, Upload, encode_input_flow
 
-VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
 PREDICTION = {"id": "p1", "status": "starting", "input": {}}
-
-
-def file_url(data: bytes) -> str:
-    """The URL the fake files API gives a file: named after its content."""
-    return f"https://api.replicate.com/v1/files/{hashlib.sha256(data).hexdigest()[:16]}"
-
-
-class FilesAPI:
-    """A fake ``POST /v1/files`` that parses each multipart upload (with werkzeug) and records
-    it; ``delay`` seconds per upload, tracking how many were in flight at once."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self.delay = delay
-        self.uploads: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        self.active = 0
-        self.max_active = 0
-
-    def __call__(self, request: WRequest) -> WResponse:
-        with self.lock:
-            self.active += 1
-            self.max_active = max(self.max_active, self.active)
-        try:
-            if self.delay:
-                time.sleep(self.delay)
-            part = request.files["content"]
-            data = part.read()
-            with self.lock:
-                self.uploads.append(
-                    {
-                        "data": data,
-                        "filename": part.filename,
-                        "content_type": part.content_type,
-                        "form": dict(request.form),
-                        "content_length": request.headers.get("Content-Length"),
-                    }
-                )
-            fid = file_url(data).rsplit("/", 1)[1]
-            body = {
-                "id": fid,
-                "name": part.filename,
-                "content_type": part.content_type,
-                "size": len(data),
-                "urls": {"get": file_url(data)},
-            }
-            return WResponse(json.dumps(body), status=201, content_type="application/json")
-        finally:
-            with self.lock:
-                self.active -= 1
-
-    def data(self) -> list[bytes]:
-        return sorted(u["data"] for u in self.uploads)
 
 
 def serve(server: HTTPServer, files: FilesAPI | None = None, path: str = "/v1/predictions") -> None:
@@ -113,7 +56,7 @@ def test_files_anywhere_in_the_input_are_uploaded_and_replaced(
     doc.write_bytes(b"opened file bytes")
     with doc.open("rb") as opened:
         client.predictions.create(
-            version=VERSION,
+            version=VERSION_ID,
             input={
                 "prompt": "keep me",
                 "steps": 3,
@@ -184,7 +127,7 @@ def test_open_file_is_read_from_its_current_position(
     path.write_bytes(b"HEADERpayload")
     with path.open("rb") as f:
         f.seek(6)
-        client.predictions.create(version=VERSION, input={"f": f})
+        client.predictions.create(version=VERSION_ID, input={"f": f})
     assert files.data() == [b"payload"]
     assert sent_input(httpserver) == {"f": file_url(b"payload")}
 
@@ -198,7 +141,7 @@ def test_the_same_file_twice_is_uploaded_once(
     path.write_bytes(b"jpeg")
     data = b"same object"
     client.predictions.create(
-        version=VERSION,
+        version=VERSION_ID,
         input={"a": path, "b": [Path(str(path)), data], "c": data},
     )
     assert files.data() == [b"jpeg", b"same object"]
@@ -213,7 +156,7 @@ def test_uploads_send_no_metadata_part(httpserver: HTTPServer, client: replicate
     # Input uploads go through the files.create body builder: no metadata, no metadata part.
     files = FilesAPI()
     serve(httpserver, files)
-    client.predictions.create(version=VERSION, input={"a": b"x"})
+    client.predictions.create(version=VERSION_ID, input={"a": b"x"})
     (upload,) = files.uploads
     assert "metadata" not in upload["form"]
     assert upload["form"]["filename"] == upload["filename"]
@@ -227,7 +170,7 @@ def test_a_large_file_is_streamed_from_disk(
     big = tmp_path / "big.bin"
     payload = bytes(range(256)) * 8192  # 2 MiB
     big.write_bytes(payload)
-    client.predictions.create(version=VERSION, input={"weights": big})
+    client.predictions.create(version=VERSION_ID, input={"weights": big})
     assert files.uploads[0]["data"] == payload
     assert sent_input(httpserver) == {"weights": file_url(payload)}
 
@@ -245,21 +188,20 @@ def threaded_server() -> Iterator[HTTPServer]:
 def test_uploads_run_concurrently(
     threaded_server: HTTPServer, fast_retries: replicate.DefaultRetryPolicy
 ) -> None:
-    files = FilesAPI(delay=0.3)
+    files = FilesAPI(together=4)  # each upload is answered only once all four are in flight
     serve(threaded_server, files)
     with replicate.Replicate(
-        bearer_token=TOKEN, base_url=threaded_server.url_for("/v1"), retry_policy=fast_retries
+        bearer_token=TOKEN,
+        base_url=threaded_server.url_for("/v1"),
+        retry_policy=fast_retries,
+        timeout=60,
     ) as client:
-        started = time.monotonic()
         client.predictions.create(
-            version=VERSION,
+            version=VERSION_ID,
             input={"a": b"one", "b": [b"two", b"three"], "c": {"d": io.BytesIO(b"four")}},
         )
-        elapsed = time.monotonic() - started
     assert files.data() == sorted([b"one", b"two", b"three", b"four"])
-    assert files.max_active >= 2
-    # Four uploads of 0.3 s each, one after another, would take 1.2 s.
-    assert elapsed < 0.9, f"uploads took {elapsed:.2f}s: not concurrent"
+    assert files.max_active == 4, "the uploads were not all in flight at once"
     assert sent_input(threaded_server)["c"] == {"d": file_url(b"four")}
 
 
@@ -270,7 +212,7 @@ def test_a_failed_upload_fails_the_create_before_it_is_sent(
         {"title": "Bad upload", "detail": "nope", "status": 400}, status=400
     )
     with pytest.raises(replicate.BadRequestError):
-        client.predictions.create(version=VERSION, input={"a": b"x"})
+        client.predictions.create(version=VERSION_ID, input={"a": b"x"})
     assert "/v1/predictions" not in paths_seen(httpserver)
 
 
@@ -281,7 +223,7 @@ def test_files_api_answer_without_a_url_is_an_error(
         {"id": "f1", "urls": {}}, status=201
     )
     with pytest.raises(replicate.ReplicateError, match="no URL for uploaded file 'f1'"):
-        client.predictions.create(version=VERSION, input={"a": b"x"})
+        client.predictions.create(version=VERSION_ID, input={"a": b"x"})
     assert "/v1/predictions" not in paths_seen(httpserver)
 
 
@@ -290,7 +232,7 @@ def test_plain_input_sends_nothing_but_the_create(
 ) -> None:
     serve(httpserver)
     inp = {"prompt": "hi", "n": 2, "x": 0.5, "ok": True, "none": None, "list": [1, {"a": "b"}]}
-    client.predictions.create(version=VERSION, input=inp)
+    client.predictions.create(version=VERSION_ID, input=inp)
     assert paths_seen(httpserver) == ["/v1/predictions"]
     assert sent_input(httpserver) == inp
 
@@ -308,7 +250,7 @@ def test_base64_inlines_data_urls_without_uploading(
         w.write(b"ID3 mp3")
     with (tmp_path / "song.mp3").open("rb") as song:
         client.predictions.create(
-            version=VERSION,
+            version=VERSION_ID,
             input={"image": image, "audio": [song], "raw": b"\x00\x01", "bio": io.BytesIO(b"bio")},
             file_encoding_strategy="base64",
         )
@@ -330,7 +272,9 @@ def test_base64_takes_exactly_the_limit(
 ) -> None:
     serve(httpserver)
     data = b"a" * BASE64_LIMIT
-    client.predictions.create(version=VERSION, input={"f": data}, file_encoding_strategy="base64")
+    client.predictions.create(
+        version=VERSION_ID, input={"f": data}, file_encoding_strategy="base64"
+    )
     assert sent_input(httpserver)["f"].endswith(base64.b64encode(data).decode())
 
 
@@ -345,7 +289,7 @@ def test_base64_over_the_limit_is_an_error_before_any_request(
     value: Any = {"bytes": data, "path": path, "file": io.BytesIO(data)}[kind]
     with pytest.raises(ValueError) as info:
         client.predictions.create(
-            version=VERSION,
+            version=VERSION_ID,
             input={"ok": b"small", "cfg": {"big": value}},
             file_encoding_strategy="base64",
         )
@@ -364,7 +308,7 @@ def test_unknown_strategy_is_an_error_before_any_request(
     serve(httpserver)
     with pytest.raises(ValueError, match=r"file_encoding_strategy must be 'url' .* not 'upload'"):
         client.predictions.create(
-            version=VERSION, input={"a": "b"}, file_encoding_strategy="upload"
+            version=VERSION_ID, input={"a": "b"}, file_encoding_strategy="upload"
         )
     assert httpserver.log == []
 
@@ -372,7 +316,7 @@ def test_unknown_strategy_is_an_error_before_any_request(
 def test_url_strategy_is_the_default(httpserver: HTTPServer, client: replicate.Replicate) -> None:
     files = FilesAPI()
     serve(httpserver, files)
-    client.predictions.create(version=VERSION, input={"a": b"x"}, file_encoding_strategy="url")
+    client.predictions.create(version=VERSION_ID, input={"a": b"x"}, file_encoding_strategy="url")
     assert files.data() == [b"x"]
 
 
@@ -398,7 +342,7 @@ def test_values_with_a_json_form(httpserver: HTTPServer, client: replicate.Repli
     when = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.timezone.utc)
     ident = uuid.UUID("12345678-1234-5678-1234-567812345678")
     client.predictions.create(
-        version=VERSION,
+        version=VERSION_ID,
         input={
             "when": when,
             "day": dt.date(2024, 5, 1),
@@ -425,7 +369,7 @@ def test_numpy_values(httpserver: HTTPServer, client: replicate.Replicate) -> No
 
     serve(httpserver)
     client.predictions.create(
-        version=VERSION,
+        version=VERSION_ID,
         input={
             "i": np.int64(7),
             "f": np.float32(0.5),
@@ -473,7 +417,7 @@ def test_unencodable_values_are_a_type_error_naming_the_input(
     serve(httpserver, FilesAPI())
     with pytest.raises(TypeError) as info:
         # The uploads the input needs are not started either.
-        client.predictions.create(version=VERSION, input={"f": b"data", **value})
+        client.predictions.create(version=VERSION_ID, input={"f": b"data", **value})
     assert str(info.value).startswith(f"input {where!r}: {what} is not JSON-serialisable")
     assert httpserver.log == []
 
@@ -484,7 +428,7 @@ def test_custom_object_names_its_type(httpserver: HTTPServer, client: replicate.
 
     serve(httpserver)
     with pytest.raises(TypeError, match=r"input 'thing': .*Thing is not JSON-serialisable"):
-        client.predictions.create(version=VERSION, input={"thing": Thing()})
+        client.predictions.create(version=VERSION_ID, input={"thing": Thing()})
     assert httpserver.log == []
 
 
@@ -495,19 +439,19 @@ def test_bad_files_are_refused_before_any_request(
     text = tmp_path / "t.txt"
     text.write_text("hi")
     with text.open("r") as f, pytest.raises(TypeError, match=r"input 'doc': .*binary mode"):
-        client.predictions.create(version=VERSION, input={"ok": b"1", "doc": f})
+        client.predictions.create(version=VERSION_ID, input={"ok": b"1", "doc": f})
     closed = text.open("rb")
     closed.close()
     with pytest.raises(ValueError, match=r"input 'doc': the file is closed"):
-        client.predictions.create(version=VERSION, input={"ok": b"1", "doc": closed})
+        client.predictions.create(version=VERSION_ID, input={"ok": b"1", "doc": closed})
     with pytest.raises(FileNotFoundError, match=r"input 'imgs\[0\]': no such file"):
-        client.predictions.create(version=VERSION, input={"ok": b"1", "imgs": [tmp_path / "no"]})
+        client.predictions.create(version=VERSION_ID, input={"ok": b"1", "imgs": [tmp_path / "no"]})
     with pytest.raises(IsADirectoryError, match=r"input 'img': .* is a directory"):
-        client.predictions.create(version=VERSION, input={"ok": b"1", "img": tmp_path})
+        client.predictions.create(version=VERSION_ID, input={"ok": b"1", "img": tmp_path})
     with pytest.raises(TypeError, match=r"input 'cfg': object keys must be strings"):
-        client.predictions.create(version=VERSION, input={"cfg": {1: "x"}})
+        client.predictions.create(version=VERSION_ID, input={"cfg": {1: "x"}})
     with pytest.raises(TypeError, match=r"input must be a mapping"):
-        client.predictions.create(version=VERSION, input=[("a", 1)])  # type: ignore[arg-type,unused-ignore]
+        client.predictions.create(version=VERSION_ID, input=[("a", 1)])  # type: ignore[arg-type,unused-ignore]
     assert httpserver.log == []
 
 
@@ -548,7 +492,7 @@ def test_a_client_plugin_encodes_first(httpserver: HTTPServer, tmp_path: Path) -
         bearer_token=TOKEN, base_url=httpserver.url_for("/v1"), plugins=[plugin]
     ) as client:
         client.predictions.create(
-            version=VERSION,
+            version=VERSION_ID,
             input={
                 "temps": [Celsius(20.5), {"t": Celsius(-3)}],
                 "secret": b"secret",
@@ -589,7 +533,7 @@ def test_a_plugin_answer_is_encoded_in_turn(httpserver: HTTPServer) -> None:
     with replicate.Replicate(
         bearer_token=TOKEN, base_url=httpserver.url_for("/v1"), plugins=[Unwrap()]
     ) as client:
-        client.predictions.create(version=VERSION, input={"w": Wrapper(Wrapper(b"bytes"))})
+        client.predictions.create(version=VERSION_ID, input={"w": Wrapper(Wrapper(b"bytes"))})
     assert sent_input(httpserver) == {"w": {"wrapped": {"wrapped": file_url(b"bytes")}}}
 
 
@@ -609,7 +553,7 @@ def test_a_plugin_that_never_settles_is_an_error(httpserver: HTTPServer) -> None
         ) as client,
         pytest.raises(TypeError, match=r"input 'x': encoding Loop did not settle"),
     ):
-        client.predictions.create(version=VERSION, input={"x": Loop()})
+        client.predictions.create(version=VERSION_ID, input={"x": Loop()})
     assert httpserver.log == []
 
 
@@ -626,7 +570,7 @@ def test_a_plugin_error_stops_the_create(httpserver: HTTPServer) -> None:
         ) as client,
         pytest.raises(RuntimeError, match="no files allowed at a"),
     ):
-        client.predictions.create(version=VERSION, input={"a": b"x"})
+        client.predictions.create(version=VERSION_ID, input={"a": b"x"})
     assert httpserver.log == []
 
 
@@ -635,7 +579,7 @@ def test_a_plugin_error_stops_the_create(httpserver: HTTPServer) -> None:
 CREATES: dict[str, tuple[str, Callable[..., Any]]] = {
     "predictions": (
         "/v1/predictions",
-        lambda c, **kw: c.predictions.create(version=VERSION, **kw),
+        lambda c, **kw: c.predictions.create(version=VERSION_ID, **kw),
     ),
     "models.predictions": (
         "/v1/models/acme/hello/predictions",
@@ -646,9 +590,9 @@ CREATES: dict[str, tuple[str, Callable[..., Any]]] = {
         lambda c, **kw: c.deployments.predictions.create("acme", "prod", **kw),
     ),
     "trainings": (
-        f"/v1/models/acme/hello/versions/{VERSION}/trainings",
+        f"/v1/models/acme/hello/versions/{VERSION_ID}/trainings",
         lambda c, **kw: c.trainings.create(
-            "acme", "hello", VERSION, destination="acme/trained", **kw
+            "acme", "hello", VERSION_ID, destination="acme/trained", **kw
         ),
     ),
 }
@@ -698,14 +642,14 @@ def test_raw_response_create_encodes_too(
 ) -> None:
     files = FilesAPI()
     serve(httpserver, files)
-    raw = client.with_raw_response.predictions.create(version=VERSION, input={"a": b"x"})
+    raw = client.with_raw_response.predictions.create(version=VERSION_ID, input={"a": b"x"})
     assert raw.parse().id == "p1"
     assert sent_input(httpserver) == {"a": file_url(b"x")}
 
 
 def test_extra_body_still_applies(httpserver: HTTPServer, client: replicate.Replicate) -> None:
     serve(httpserver, FilesAPI())
-    client.predictions.create(version=VERSION, input={"a": b"x"}, extra_body={"tag": "t"})
+    client.predictions.create(version=VERSION_ID, input={"a": b"x"}, extra_body={"tag": "t"})
     body = json.loads(next(r for r, _ in httpserver.log if r.path == "/v1/predictions").get_data())
     assert body["tag"] == "t" and body["input"] == {"a": file_url(b"x")}
 

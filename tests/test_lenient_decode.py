@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 import pytest
 from pytest_httpserver import HTTPServer
+from support import VERSION_ID
 
 import replicate
 from replicate.pagination import SyncCursorURLPage
@@ -23,8 +24,6 @@ from replicate.types import (
     Version,
     decoder_for,
 )
-
-VERSION_ID = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
 
 
 def model(**fields: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from conftest import TOKEN
 from pytest_httpserver import HTTPServer
+from support import make_client
 
 import replicate
 from replicate import _logging
@@ -27,15 +28,6 @@ def replicate_logger(monkeypatch: pytest.MonkeyPatch) -> Iterator[logging.Logger
     for handler in list(logger.handlers):
         if handler not in handlers:
             logger.removeHandler(handler)
-
-
-def make_client(server: HTTPServer, **kwargs: object) -> replicate.Replicate:
-    return replicate.Replicate(
-        bearer_token=TOKEN,
-        base_url=server.url_for("/v1"),
-        retry_policy=replicate.DefaultRetryPolicy(initial_backoff=0.001, max_backoff=0.002),
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 def replicate_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -69,7 +61,7 @@ def test_debug_logs_method_url_status(
     monkeypatch.setenv("REPLICATE_LOG", "debug")
     httpserver.expect_request("/v1/ping").respond_with_json({"ok": True})
     httpserver.expect_request("/v1/items", method="POST").respond_with_json({}, status=201)
-    with make_client(httpserver) as c:
+    with make_client(httpserver.url_for("/v1")) as c:
         assert replicate_logger.isEnabledFor(logging.DEBUG)
         c.get("/ping")
         c.post("/items", json={"token": "not-the-token"})
@@ -97,7 +89,7 @@ def test_token_never_logged_even_on_errors(
     httpserver.expect_request("/v1/moved").respond_with_data(
         "", status=302, headers={"Location": "/v1/denied"}
     )
-    with make_client(httpserver) as c:
+    with make_client(httpserver.url_for("/v1")) as c:
         with pytest.raises(replicate.AuthenticationError):
             c.get("/denied", headers={"X-Api-Key": TOKEN})
         with pytest.raises(replicate.AuthenticationError):
@@ -116,7 +108,7 @@ def test_signature_in_url_is_redacted(
     monkeypatch.setenv("REPLICATE_LOG", "debug")
     httpserver.expect_request("/v1/files/abc").respond_with_data("file")
     httpserver.expect_request("/download").respond_with_data("file")
-    with make_client(httpserver) as c:
+    with make_client(httpserver.url_for("/v1")) as c:
         c.get("/files/abc", params={"signature": SIGNATURE, "expiry": 1700000000})
         c.get(
             httpserver.url_for("/download")
@@ -141,7 +133,7 @@ def test_userinfo_in_url_is_redacted(
     monkeypatch.setenv("REPLICATE_LOG", "debug")
     httpserver.expect_request("/basic").respond_with_data("ok")
     url = f"http://user:{SIGNATURE}@{httpserver.host}:{httpserver.port}/basic"
-    with make_client(httpserver) as c:
+    with make_client(httpserver.url_for("/v1")) as c:
         c.get(url)
     assert any("/basic" in r.getMessage() for r in replicate_records(caplog))
     assert_no_secret(caplog, capfd, SIGNATURE)
@@ -158,7 +150,7 @@ def test_retries_logged_at_info(
     httpserver.expect_oneshot_request("/v1/flaky").respond_with_data("busy", status=503)
     httpserver.expect_oneshot_request("/v1/flaky").respond_with_data("slow down", status=429)
     httpserver.expect_request("/v1/flaky").respond_with_data("ok")
-    with make_client(httpserver) as c:
+    with make_client(httpserver.url_for("/v1")) as c:
         assert c.get("/flaky", params={"signature": SIGNATURE}).text == "ok"
     records = replicate_records(caplog)
     retries = [r for r in records if "Retrying" in r.getMessage()]
@@ -207,7 +199,7 @@ def test_no_replicate_log_means_no_debug_lines(
 ) -> None:
     replicate_logger.setLevel(logging.NOTSET)
     httpserver.expect_request("/v1/ping").respond_with_data("ok")
-    with make_client(httpserver) as c:
+    with make_client(httpserver.url_for("/v1")) as c:
         c.get("/ping")
     assert replicate_records(caplog) == []
     assert not any(

@@ -4,7 +4,6 @@ event came from, and the ``run`` event; against loopback servers."""
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import threading
 import time
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 from conftest import TOKEN
 from pytest_httpserver import HTTPServer
+from support import json_response
 from werkzeug import Request, Response
 
 import replicate
@@ -307,15 +307,6 @@ def prediction(server: HTTPServer, status: str, **fields: Any) -> dict[str, Any]
     }
     body.update(fields)
     return body
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json")
-
-
-@pytest.fixture
-def fast_poll(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REPLICATE_POLL_INTERVAL", "0.01")
 
 
 def run_event(observer: Observer) -> tuple[replicate.Event, RunInfo]:

@@ -27,10 +27,17 @@ import msgspec
 import pytest
 from conftest import TOKEN, threaded_server
 from pytest_httpserver import HTTPServer
-from test_inputs import FilesAPI, file_url
-from test_pagination import _three_pages
-from test_retries import SlowServer
-from test_run import VERSION, json_response, prediction, requests_to, sequence
+from support import (
+    VERSION_ID,
+    FilesAPI,
+    SlowServer,
+    file_url,
+    json_response,
+    prediction,
+    requests_to,
+    sequence,
+    three_pages,
+)
 from test_stream import DONE, PID, PRED_PATH, STREAM_PATH, event, sse
 from test_stream import json_response as script_json
 from test_stream import prediction as script_prediction
@@ -306,7 +313,7 @@ def create_not_retried_after_read_timeout(r: Runner) -> Observed:
     client = r.configured(base_url=slow.url + "/v1", timeout=replicate.Timeout(connect=1, read=0.2))
     err = client.raises(
         replicate.APITimeoutError,
-        lambda c: c.predictions.create(version=VERSION, input={"text": "x"}),
+        lambda c: c.predictions.create(version=VERSION_ID, input={"text": "x"}),
     )
     return {
         "error": error_shape(err, port=slow.server.server_address[1]),
@@ -355,7 +362,7 @@ def redirect_307_keeps_method_and_body(r: Runner) -> Observed:
     r.api.expect_request("/v1/elsewhere/predictions", method="POST").respond_with_response(
         json_response(prediction(r.api), 201)
     )
-    got = r.call(lambda c: c.predictions.create(version=VERSION, input={"text": "Alice"}))
+    got = r.call(lambda c: c.predictions.create(version=VERSION_ID, input={"text": "Alice"}))
     return {
         "id": got.id,
         "requests": seen(r.api),
@@ -364,7 +371,7 @@ def redirect_307_keeps_method_and_body(r: Runner) -> Observed:
 
 
 def test_redirect_307_keeps_method_and_body(runner: Runner) -> None:
-    body = {"version": VERSION, "input": {"text": "Alice"}}
+    body = {"version": VERSION_ID, "input": {"text": "Alice"}}
     assert redirect_307_keeps_method_and_body(runner) == {
         "id": "p1",
         "requests": [("POST", "/v1/predictions"), ("POST", "/v1/elsewhere/predictions")],
@@ -467,7 +474,7 @@ def test_auth_refresh_after_401(runner: Runner) -> None:
 
 @scenario
 def pagination_three_pages(r: Runner) -> Observed:
-    _three_pages(r.api)
+    three_pages(r.api)
     every = r.collect(lambda c: c.predictions.list())
     cursors = [req.args.get("cursor") for req, _ in r.api.log]
     r.api.clear_log()
@@ -875,7 +882,7 @@ def error_422(r: Runner) -> Observed:
     )
     err = r.raises(
         replicate.UnprocessableEntityError,
-        lambda c: c.predictions.create(version=VERSION, input={}),
+        lambda c: c.predictions.create(version=VERSION_ID, input={}),
     )
     return {
         "error": error_shape(err),

@@ -22,7 +22,9 @@ from typing import Any
 
 import pluggy
 import pytest
+from conftest import TOKEN
 from pytest_httpserver import HTTPServer
+from support import Dists, installed_dists
 from werkzeug import Request as WRequest
 from werkzeug import Response as WResponse
 
@@ -30,59 +32,12 @@ import replicate
 from replicate import _plugins, hookspecs
 from replicate.transports.urllib3_transport import Urllib3Transport
 
-TOKEN = "r8_TestTokenDoNotLeak0123456789"
-
-
 # --- helpers ----------------------------------------------------------------------------------
-
-
-class Dists:
-    """Writes tiny installed distributions that declare ``replicate`` entry points."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.modules: list[str] = []
-        self._count = 0
-
-    def add(self, name: str, source: str, *, module: str | None = None) -> str:
-        """Install plugin ``name`` (entry-point name) whose module holds ``source``.
-
-        Returns the module name; the distribution is ``<module>-0.1.dist-info``.
-        """
-        module = module or "rp_" + name.replace("-", "_")
-        (self.root / f"{module}.py").write_text(textwrap.dedent(source))
-        self._write_dist(module, f"{name} = {module}\n")
-        self.modules.append(module)
-        return module
-
-    def add_entry_point(self, dist: str, name: str, value: str) -> None:
-        """A distribution with just an entry point (e.g. naming a module that does not exist)."""
-        self._write_dist(dist, f"{name} = {value}\n")
-
-    def _write_dist(self, dist: str, entry_points: str) -> None:
-        info = self.root / f"{dist}-0.1.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
-        (info / "entry_points.txt").write_text(f"[replicate]\n{entry_points}")
-        importlib.invalidate_caches()
-        _plugins.reset()
-
-    def module(self, module: str) -> Any:
-        return sys.modules[module]
 
 
 @pytest.fixture
 def dists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dists]:
-    site = tmp_path / "site"
-    site.mkdir()
-    monkeypatch.syspath_prepend(str(site))
-    importlib.invalidate_caches()
-    d = Dists(site)
-    yield d
-    for module in d.modules:
-        sys.modules.pop(module, None)
-    importlib.invalidate_caches()
-    _plugins.reset()
+    yield from installed_dists(tmp_path, monkeypatch, prefix="rp_")
 
 
 def load_all(monkeypatch: pytest.MonkeyPatch) -> None:

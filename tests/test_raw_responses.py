@@ -16,6 +16,7 @@ import msgspec
 import pytest
 from conftest import TOKEN
 from pytest_httpserver import HTTPServer
+from support import VERSION_ID
 from werkzeug import Request as WRequest
 from werkzeug import Response as WResponse
 
@@ -34,7 +35,6 @@ from replicate.testing import MockTransport
 from replicate.types import File, Prediction
 
 PREDICTION = {"id": "p1", "status": "succeeded", "input": {}, "output": "hi"}
-VERSION = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
 FILE = {
     "id": "f1",
     "name": "a.txt",
@@ -584,7 +584,7 @@ def test_streaming_create_uploads_then_streams_the_create(
         {**PREDICTION, "status": "starting"}, status=201
     )
     manager = client.with_streaming_response.predictions.create(
-        version=VERSION, input={"a": b"abc"}
+        version=VERSION_ID, input={"a": b"abc"}
     )
     assert httpserver.log == []
     with manager as response:
@@ -677,7 +677,7 @@ CALLS: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
     ),
     "predictions.create": (
         "POST", "/v1/predictions",
-        lambda c: c.predictions.create(version=VERSION, input={}), PREDICTION,
+        lambda c: c.predictions.create(version=VERSION_ID, input={}), PREDICTION,
     ),
     "models.get": ("GET", "/v1/models/a/m", lambda c: c.models.get("a", "m"), {"owner": "a"}),
     "models.create": (
@@ -694,12 +694,12 @@ CALLS: dict[str, tuple[str, str, Callable[[Any], Any], Any]] = {
         "GET", "/v1/models/a/m/readme", lambda c: c.models.readme.get("a", "m"), "# hi",
     ),
     "models.versions.get": (
-        "GET", f"/v1/models/a/m/versions/{VERSION}",
-        lambda c: c.models.versions.get("a", "m", VERSION), {"id": VERSION},
+        "GET", f"/v1/models/a/m/versions/{VERSION_ID}",
+        lambda c: c.models.versions.get("a", "m", VERSION_ID), {"id": VERSION_ID},
     ),
     "models.versions.delete": (
-        "DELETE", f"/v1/models/a/m/versions/{VERSION}",
-        lambda c: c.models.versions.delete("a", "m", VERSION), None,
+        "DELETE", f"/v1/models/a/m/versions/{VERSION_ID}",
+        lambda c: c.models.versions.delete("a", "m", VERSION_ID), None,
     ),
     "models.predictions.create": (
         "POST", "/v1/models/a/m/predictions",

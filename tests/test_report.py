@@ -4,55 +4,24 @@ choose, without building a transport or sending a request."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import TOKEN
+from support import Dists, installed_dists
 
 import replicate
 from replicate import _plugins
 
 
-class Dists:
-    """Tiny installed distributions declaring ``replicate`` entry points."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.modules: list[str] = []
-
-    def add(self, name: str, source: str) -> None:
-        module = "rr_" + name.replace("-", "_")
-        (self.root / f"{module}.py").write_text(textwrap.dedent(source))
-        self.entry_point(module, name, module)
-        self.modules.append(module)
-
-    def entry_point(self, dist: str, name: str, value: str) -> None:
-        info = self.root / f"{dist}-0.3.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.3\n")
-        (info / "entry_points.txt").write_text(f"[replicate]\n{name} = {value}\n")
-        importlib.invalidate_caches()
-        _plugins.reset()
-
-
 @pytest.fixture
 def dists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dists]:
-    site = tmp_path / "site"
-    site.mkdir()
-    monkeypatch.syspath_prepend(str(site))
-    d = Dists(site)
-    yield d
-    for module in d.modules:
-        sys.modules.pop(module, None)
-    importlib.invalidate_caches()
-    _plugins.reset()
+    yield from installed_dists(tmp_path, monkeypatch, prefix="rr_", version="0.3")
 
 
 def allow(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
@@ -115,7 +84,7 @@ def test_loaded_failed_and_not_allowed_plugins_with_why(
             raise OSError("no sockets today")
         """,
     )
-    dists.entry_point("rr_missing", "missing", "rr_no_such_module")
+    dists.add_entry_point("rr_missing", "missing", "rr_no_such_module")
     dists.add("elsewhere", OBSERVER)
     allow(monkeypatch, "watch", "broken", "bad-register", "missing")
     report = replicate.plugins_report()

@@ -6,7 +6,6 @@ import datetime as dt
 import io
 import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,23 +13,12 @@ import msgspec
 import pytest
 from conftest import TOKEN
 from pytest_httpserver import HTTPServer
+from support import last_request, wait_for_log
 from werkzeug import Request as WRequest
 from werkzeug import Response as WResponse
 
 import replicate
 from replicate._http import Request
-
-
-def last_request(server: HTTPServer) -> WRequest:
-    assert server.log, "the server saw no request"
-    return server.log[-1][0]
-
-
-def wait_for_log(server: HTTPServer, count: int) -> None:
-    """Let the (shared) server finish a handler the client gave up on, so it can't leak."""
-    deadline = time.monotonic() + 3
-    while len(server.log) < count and time.monotonic() < deadline:
-        time.sleep(0.005)
 
 
 class Item(msgspec.Struct):
@@ -171,26 +159,6 @@ def test_content_iterable_of_bytes(httpserver: HTTPServer, client: replicate.Rep
     req = last_request(httpserver)
     assert req.get_data() == b"first-second-third"
     assert req.headers.get("Transfer-Encoding") == "chunked"
-
-
-def test_content_list_of_bytes_is_replayed_on_retry(
-    httpserver: HTTPServer, client: replicate.Replicate
-) -> None:
-    httpserver.expect_oneshot_request("/v1/up", method="PUT").respond_with_data("", status=503)
-    httpserver.expect_request("/v1/up", method="PUT").respond_with_data("k")
-    client.put("/up", content=[b"ab", b"cd"])
-    assert [r.get_data() for r, _ in httpserver.log] == [b"abcd", b"abcd"]
-
-
-def test_binary_file_is_rewound_on_retry(
-    httpserver: HTTPServer, client: replicate.Replicate
-) -> None:
-    httpserver.expect_oneshot_request("/v1/up", method="PUT").respond_with_data("", status=502)
-    httpserver.expect_request("/v1/up", method="PUT").respond_with_data("k")
-    f = io.BytesIO(b"skip:payload")
-    f.seek(5)
-    client.put("/up", content=f)
-    assert [r.get_data() for r, _ in httpserver.log] == [b"payload", b"payload"]
 
 
 # --- query strings ---------------------------------------------------------------------------

@@ -10,20 +10,18 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import TOKEN
 from pytest_httpserver import HTTPServer
+from support import ROOT
 
 import replicate
 from replicate import _default
 from replicate._response import APIResponse
 from replicate.pagination import SyncPage
 from replicate.types import Account, Collection, Hardware, SearchResponse, WebhookSecret
-
-ROOT = Path(__file__).resolve().parent.parent
 
 COLLECTION = {
     "name": "Super resolution",

@@ -1,29 +1,24 @@
 """``client.models`` and its sub-resources against a loopback server: what the server sees
-(method, path, query, headers, body) and what comes back."""
+(method, path, query, headers, body) and what comes back.
+
+What every resource does alike (validation, per-call options, two-page lists, raw responses)
+is in ``test_resources_common.py``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from conftest import TOKEN
 from pytest_httpserver import HTTPServer
-from werkzeug import Request as WRequest
-from werkzeug import Response as WResponse
+from support import VERSION_ID, check_two_pages, last_request, model, raw_uri, serve_two_pages
 
 import replicate
-from replicate._response import APIResponse
 from replicate._sentinels import omit
 from replicate.pagination import SyncPage
 from replicate.types import Model, Prediction, Version
-
-CURSOR = "cD0yMDI0LTA1LTAxKzEyJTNBMDA%3D"  # opaque, with an escape that must survive verbatim
-VERSION_ID = "5c7d5dc6dd8bf75c1acaa8565735e7986bc5b66206b55cca93cb72c9bf15ccaa"
 
 MODEL = {
     "url": "https://replicate.com/acme/hot-dog",
@@ -60,66 +55,6 @@ PREDICTION = {
         "cancel": "https://api.replicate.com/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu/cancel",
     },
 }
-
-
-def last_request(server: HTTPServer) -> WRequest:
-    assert server.log, "the server saw no request"
-    return server.log[-1][0]
-
-
-def raw_uri(request: WRequest) -> str:
-    """The request target as sent (path and query still percent-encoded)."""
-    uri = request.environ.get("REQUEST_URI") or request.environ.get("RAW_URI")
-    assert uri, "the server did not record the raw request target"
-    return str(uri)
-
-
-def model(name: str, **more: Any) -> dict[str, Any]:
-    return {"owner": "acme", "name": name, "visibility": "public", **more}
-
-
-def serve_two_pages(
-    server: HTTPServer,
-    path: str,
-    first: list[Any],
-    second: list[Any],
-    *,
-    method: str = "GET",
-    query_string: str = "",
-) -> str:
-    """Page one at ``path`` (exact query), page two at the absolute ``next`` URL it names."""
-    next_url = f"{server.url_for(path)}?cursor={CURSOR}"
-    server.expect_request(path, method=method, query_string=query_string).respond_with_json(
-        {"next": next_url, "previous": None, "results": first},
-        headers={"ratelimit-remaining": "2999"},
-    )
-    server.expect_request(path, method=method, query_string=f"cursor={CURSOR}").respond_with_json(
-        {"next": None, "previous": f"{server.url_for(path)}?cursor=back", "results": second}
-    )
-    return next_url
-
-
-def check_two_pages(
-    server: HTTPServer, page: SyncPage[Any], key: Callable[[Any], Any], expected: list[Any]
-) -> None:
-    """Navigation on a two-page list: has/get next page, iter_pages, and item iteration."""
-    assert isinstance(page, SyncPage)
-    assert page.has_next_page()
-    assert page.next is not None and page.next.endswith(f"?cursor={CURSOR}")
-    assert [key(x) for x in page.results] == expected[:1]
-
-    second = page.get_next_page()
-    assert not second.has_next_page()
-    assert [key(x) for x in second.results] == expected[1:]
-    with pytest.raises(RuntimeError):
-        second.get_next_page()
-    follow = last_request(server)
-    assert raw_uri(follow).endswith(f"?cursor={CURSOR}")  # followed verbatim, not re-encoded
-    assert follow.headers["Authorization"] == f"Bearer {TOKEN}"
-
-    pages = list(page.iter_pages())
-    assert [[key(x) for x in p.results] for p in pages] == [expected[:1], expected[1:]]
-    assert [key(x) for x in page] == expected
 
 
 # --- models ----------------------------------------------------------------------------------
@@ -197,14 +132,6 @@ def test_get_not_found_raises(httpserver: HTTPServer, client: replicate.Replicat
     )
     with pytest.raises(replicate.NotFoundError):
         client.models.get("acme", "nope")
-
-
-def test_list_two_pages(httpserver: HTTPServer, client: replicate.Replicate) -> None:
-    serve_two_pages(httpserver, "/v1/models", [model("one")], [model("two"), model("three")])
-    page = client.models.list()
-    check_two_pages(httpserver, page, lambda m: m.name, ["one", "two", "three"])
-    assert all(isinstance(m, Model) for m in page)
-    assert last_request(httpserver).method == "GET"
 
 
 def test_list_sort_query(httpserver: HTTPServer, client: replicate.Replicate) -> None:
@@ -333,18 +260,6 @@ def test_search_third_page_still_repeats_query(
 # --- examples, readme, versions --------------------------------------------------------------
 
 
-def test_examples_list_two_pages(httpserver: HTTPServer, client: replicate.Replicate) -> None:
-    first = {**PREDICTION, "id": "p1", "status": "succeeded", "output": ["https://x/1.png"]}
-    second = {**PREDICTION, "id": "p2", "status": "succeeded"}
-    serve_two_pages(httpserver, "/v1/models/acme/hot-dog/examples", [first], [second])
-    page = client.models.examples.list("acme", "hot-dog")
-    check_two_pages(httpserver, page, lambda p: p.id, ["p1", "p2"])
-    example = page.results[0]
-    assert isinstance(example, Prediction)
-    assert example.output == ["https://x/1.png"]
-    assert example.status == "succeeded"
-
-
 def test_readme_get_sends_accept_text_plain(
     httpserver: HTTPServer, client: replicate.Replicate
 ) -> None:
@@ -355,16 +270,6 @@ def test_readme_get_sends_accept_text_plain(
     readme = client.models.readme.get(model_owner="acme", model_name="hot-dog")
     assert readme == text
     assert last_request(httpserver).headers["Accept"] == "text/plain"
-
-
-def test_versions_list_two_pages(httpserver: HTTPServer, client: replicate.Replicate) -> None:
-    v1 = {"id": "a" * 64, "created_at": "2024-05-02T00:00:00Z", "cog_version": "0.9.4"}
-    v2 = {"id": "b" * 64, "created_at": "2024-05-01T00:00:00Z", "cog_version": "0.8.0"}
-    serve_two_pages(httpserver, "/v1/models/acme/hot-dog/versions", [v1], [v2])
-    page = client.models.versions.list("acme", "hot-dog")
-    check_two_pages(httpserver, page, lambda v: v.id, ["a" * 64, "b" * 64])
-    assert page.results[0].cog_version == "0.9.4"
-    assert isinstance(page.results[0], Version)
 
 
 def test_versions_get(httpserver: HTTPServer, client: replicate.Replicate) -> None:
@@ -477,22 +382,7 @@ def test_predictions_create_is_not_retried_on_5xx(
     assert len(httpserver.log) == 1
 
 
-# --- shared behaviour: raw responses, validation, per-call options ---------------------------
-
-
-def test_with_raw_response_on_resource(httpserver: HTTPServer, client: replicate.Replicate) -> None:
-    httpserver.expect_request("/v1/models/acme/hot-dog").respond_with_json(
-        MODEL, headers={"ratelimit-remaining": "2998"}
-    )
-    raw = client.models.with_raw_response.get("acme", "hot-dog")
-    assert isinstance(raw, APIResponse)
-    assert raw.status_code == 200
-    assert raw.headers["ratelimit-remaining"] == "2998"
-    parsed = raw.parse()
-    assert isinstance(parsed, Model)
-    assert parsed.name == "hot-dog"
-    # The plain resource still returns plain values.
-    assert isinstance(client.models.get("acme", "hot-dog"), Model)
+# --- raw responses and per-call options of the sub-resources ----------------------------------
 
 
 def test_with_raw_response_on_sub_resources(
@@ -524,80 +414,6 @@ def test_with_raw_response_list_pages_on(
     assert [m.name for m in page] == ["one", "two"]  # later pages are plain too
 
 
-EMPTY_PATH_CALLS: list[tuple[str, Callable[[replicate.Replicate], Any]]] = [
-    ("model_owner", lambda c: c.models.get("", "x")),
-    ("model_name", lambda c: c.models.get("acme", "")),
-    ("model_owner", lambda c: c.models.update("", "x", description="d")),
-    ("model_name", lambda c: c.models.delete("acme", "")),
-    ("model_owner", lambda c: c.models.examples.list("", "x")),
-    ("model_name", lambda c: c.models.readme.get("acme", "")),
-    ("model_name", lambda c: c.models.versions.list("acme", "")),
-    ("version_id", lambda c: c.models.versions.get("acme", "x", "")),
-    ("version_id", lambda c: c.models.versions.delete("acme", "x", "")),
-    ("model_owner", lambda c: c.models.predictions.create("", "x", input={})),
-    ("model_name", lambda c: c.models.predictions.create("acme", "", input={})),
-]
-
-
-@pytest.mark.parametrize("name, call", EMPTY_PATH_CALLS)
-def test_empty_path_params_rejected(
-    httpserver: HTTPServer,
-    client: replicate.Replicate,
-    name: str,
-    call: Callable[[replicate.Replicate], Any],
-) -> None:
-    with pytest.raises(ValueError, match=name):
-        call(client)
-    assert not httpserver.log
-
-
-UNKNOWN_KWARG_CALLS: list[Callable[[replicate.Replicate], Any]] = [
-    lambda c: c.models.get("acme", "x", bogus=1),
-    lambda c: c.models.list(page_size=10),
-    lambda c: c.models.create(hardware="cpu", name="x", owner="o", visibility="public", x=1),
-    lambda c: c.models.update("acme", "x", readme_url="u"),
-    lambda c: c.models.delete("acme", "x", force=True),
-    lambda c: c.models.search(body="x", limit=3),
-    lambda c: c.models.examples.list("acme", "x", bogus=1),
-    lambda c: c.models.readme.get("acme", "x", bogus=1),
-    lambda c: c.models.versions.list("acme", "x", bogus=1),
-    lambda c: c.models.versions.get("acme", "x", "v", bogus=1),
-    lambda c: c.models.versions.delete("acme", "x", "v", bogus=1),
-    lambda c: c.models.predictions.create("acme", "x", input={}, version="v"),
-]
-
-
-@pytest.mark.parametrize("call", UNKNOWN_KWARG_CALLS)
-def test_unknown_kwargs_rejected(
-    httpserver: HTTPServer,
-    client: replicate.Replicate,
-    call: Callable[[replicate.Replicate], Any],
-) -> None:
-    with pytest.raises(TypeError):
-        call(client)
-    assert not httpserver.log
-
-
-def test_extra_headers_query_and_body(httpserver: HTTPServer, client: replicate.Replicate) -> None:
-    httpserver.expect_request(
-        "/v1/models/acme/hot-dog",
-        method="PATCH",
-        query_string="dry_run=true",
-        headers={"X-Trace": "abc"},
-        json={"description": "d", "visibility": "public"},
-    ).respond_with_json(MODEL)
-    client.models.update(
-        "acme",
-        "hot-dog",
-        description="d",
-        extra_headers={"X-Trace": "abc"},
-        extra_query={"dry_run": True},
-        extra_body={"visibility": "public"},
-    )
-    assert len(httpserver.log) == 1
-    assert last_request(httpserver).headers["X-Trace"] == "abc"
-
-
 def test_extra_headers_can_remove_and_override(
     httpserver: HTTPServer, client: replicate.Replicate
 ) -> None:
@@ -606,46 +422,6 @@ def test_extra_headers_can_remove_and_override(
     assert last_request(httpserver).headers["Accept"] == "text/markdown"
     client.models.readme.get("acme", "hot-dog", extra_headers={"Accept": omit})
     assert "Accept" not in last_request(httpserver).headers
-
-
-def test_extra_query_on_list_and_search(
-    httpserver: HTTPServer, client: replicate.Replicate
-) -> None:
-    httpserver.expect_request(
-        "/v1/models", method="QUERY", query_string="limit=5"
-    ).respond_with_json({"next": None, "results": [model("x")]})
-    assert [m.name for m in client.models.search("x", extra_query={"limit": 5})] == ["x"]
-
-
-def test_per_call_timeout(httpserver: HTTPServer, client: replicate.Replicate) -> None:
-    release = threading.Event()
-
-    def slow(request: WRequest) -> WResponse:
-        release.wait(2)
-        return WResponse(json.dumps(MODEL), content_type="application/json")
-
-    httpserver.expect_request("/v1/models/acme/slow").respond_with_handler(slow)
-    started = time.monotonic()
-    try:
-        with pytest.raises(replicate.APITimeoutError):
-            client.models.get("acme", "slow", timeout=0.2, max_retries=0)
-    finally:
-        release.set()
-    assert time.monotonic() - started < 1.5
-    deadline = time.monotonic() + 3
-    while len(httpserver.log) < 1 and time.monotonic() < deadline:
-        time.sleep(0.005)
-
-
-def test_per_call_max_retries(httpserver: HTTPServer, client: replicate.Replicate) -> None:
-    httpserver.expect_request("/v1/models/acme/busy").respond_with_data("", status=503)
-    with pytest.raises(replicate.InternalServerError):
-        client.models.get("acme", "busy", max_retries=0)
-    assert len(httpserver.log) == 1
-    httpserver.clear_log()
-    with pytest.raises(replicate.InternalServerError):
-        client.models.get("acme", "busy", max_retries=1)
-    assert len(httpserver.log) == 2
 
 
 def test_sub_resources_share_the_client(client: replicate.Replicate) -> None:

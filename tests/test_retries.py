@@ -6,20 +6,18 @@ twice, unless the server said it did not act on it (429) or the request never le
 
 from __future__ import annotations
 
-import io
 import random
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 import urllib3
 from conftest import TOKEN
 from pytest_httpserver import HTTPServer
+from support import SlowServer, fast_retry_policy, make_client
 
 import replicate
 from replicate import Event, Headers, Request, Response, Timeout
@@ -28,10 +26,6 @@ from replicate.testing import refused_port
 
 IDEMPOTENT = ["GET", "PUT", "DELETE", "QUERY"]
 NOT_IDEMPOTENT = ["POST", "PATCH"]
-
-
-def fast_policy() -> replicate.DefaultRetryPolicy:
-    return replicate.DefaultRetryPolicy(initial_backoff=0.001, max_backoff=0.005)
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -57,66 +51,11 @@ def closed_port() -> int:
     return refused_port()
 
 
-class SlowServer:
-    """A threaded HTTP/1.1 server that records each request and answers after ``delay`` s."""
-
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
-        self.requests: list[tuple[str, str, bytes]] = []
-        self.stop = threading.Event()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                outer.requests.append((self.command, self.path, body))
-                if outer.stop.wait(outer.delay):
-                    return
-                payload = b'{"ok": true}'
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except OSError:  # the client gave up waiting
-                    pass
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.stop.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def slow_server() -> Iterator[SlowServer]:
     server = SlowServer(delay=0.5)
     yield server
     server.close()
-
-
-def make_client(base_url: str, **kwargs: Any) -> replicate.Replicate:
-    kwargs.setdefault("retry_policy", fast_policy())
-    return replicate.Replicate(bearer_token=TOKEN, base_url=base_url, **kwargs)
 
 
 def response(status: int, headers: dict[str, str] | None = None) -> Response:
@@ -342,7 +281,7 @@ def test_retry_after_above_the_cap_gives_up_at_once(httpserver: HTTPServer) -> N
         start = time.monotonic()
         with pytest.raises(replicate.RateLimitError) as info:
             client.post("/predictions", json={})
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 10  # not the hour it was told to wait
     assert info.value.detail == "slow down"
     assert len(httpserver.log) == 1
 
@@ -391,7 +330,7 @@ def delay_for(
     idempotent: bool | None = None,
     policy: replicate.DefaultRetryPolicy | None = None,
 ) -> float | None:
-    policy = policy or fast_policy()
+    policy = policy or fast_retry_policy()
     request = Request(method, "https://api.replicate.com/v1/x", idempotent=idempotent)
     resp = response(status, headers) if status is not None else None
     return policy.retry_delay(
@@ -443,7 +382,7 @@ def test_policy_retry_after_cap() -> None:
     assert delay_for("POST", status=429, headers={"Retry-After": "3600"}, policy=policy) is None
     assert delay_for("POST", status=429, headers={"Retry-After": "1"}, policy=policy) == 1.0
     # Retry-After replaces the backoff (it may be longer than max_backoff).
-    fast = fast_policy()
+    fast = fast_retry_policy()
     assert delay_for("POST", status=429, headers={"Retry-After": "2"}, policy=fast) == 2.0
 
 
@@ -523,7 +462,7 @@ def test_default_max_retries_is_two(httpserver: HTTPServer, client: replicate.Re
     assert len(httpserver.log) == 3
 
 
-# --- bodies on retry --------------------------------------------------------------------------
+# --- bodies on retry (each body kind against each resend cause: test_resend.py) -----------------
 
 
 def test_one_shot_iterator_body_is_not_retried_even_when_refused(closed_port: int) -> None:
@@ -536,55 +475,6 @@ def test_one_shot_iterator_body_is_not_retried_even_when_refused(closed_port: in
     assert info.value.request_sent is False
     assert len(recorder.kinds(Event.REQUEST)) == 1
     assert recorder.kinds(Event.RETRY) == []
-
-
-def test_one_shot_iterator_body_is_not_retried_on_503(
-    httpserver: HTTPServer, client: replicate.Replicate
-) -> None:
-    httpserver.expect_request("/v1/files/x", method="PUT").respond_with_data("", status=503)
-
-    def chunks() -> Iterator[bytes]:
-        yield b"abc"
-        yield b"def"
-
-    with pytest.raises(replicate.InternalServerError):
-        client.put("/files/x", content=chunks())
-    assert len(httpserver.log) == 1
-    assert httpserver.log[0][0].get_data() == b"abcdef"
-
-
-def test_reiterable_body_is_resent_whole(
-    httpserver: HTTPServer, client: replicate.Replicate
-) -> None:
-    httpserver.expect_oneshot_request("/v1/files/x", method="PUT").respond_with_data("", status=503)
-    httpserver.expect_request("/v1/files/x", method="PUT").respond_with_data("ok")
-    client.put("/files/x", content=[b"abc", b"def"])
-    assert [req.get_data() for req, _ in httpserver.log] == [b"abcdef", b"abcdef"]
-
-
-def test_seekable_file_body_is_rewound_and_resent_whole(
-    httpserver: HTTPServer, client: replicate.Replicate
-) -> None:
-    data = bytes(range(256)) * 400  # 100 KiB: several chunks
-    httpserver.expect_oneshot_request("/v1/files/x", method="PUT").respond_with_data("", status=503)
-    httpserver.expect_request("/v1/files/x", method="PUT").respond_with_data("ok")
-    client.put("/files/x", content=io.BytesIO(data))
-    assert [req.get_data() for req, _ in httpserver.log] == [data, data]
-
-
-def test_file_body_is_rewound_to_where_it_started(
-    httpserver: HTTPServer, client: replicate.Replicate, tmp_path: Any
-) -> None:
-    path = tmp_path / "upload.bin"
-    path.write_bytes(b"HEADER" + b"payload" * 1000)
-    httpserver.expect_oneshot_request("/v1/files", method="POST").respond_with_data(
-        "", status=429, headers={"Retry-After": "0"}
-    )
-    httpserver.expect_request("/v1/files", method="POST").respond_with_data("ok")
-    with path.open("rb") as f:
-        f.seek(6)
-        client.post("/files", content=f)
-    assert [req.get_data() for req, _ in httpserver.log] == [b"payload" * 1000] * 2
 
 
 # --- custom retry policies --------------------------------------------------------------------

@@ -15,8 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from support import ROOT
 
 FAKE_PYTHON = """#!/bin/sh
 echo "$*" >> "$CALLS"

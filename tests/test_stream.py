@@ -430,7 +430,7 @@ def test_the_deadline_raises_prediction_timeout_error(
     with pytest.raises(replicate.PredictionTimeoutError) as info:
         got.extend(str(e) for e in iter_sync(flow, sclient._transport))
     elapsed = time.monotonic() - start
-    assert 0.25 < elapsed < 2
+    assert 0.25 < elapsed < 5  # the stream hangs for ever: the deadline ended it
     assert info.value.prediction_id == PID
     assert got == (["first"] if phase == "stream" else [])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import select
 import socket
 import ssl
 import subprocess
@@ -22,6 +23,7 @@ import trustme
 import urllib3
 from conftest import TOKEN
 from pytest_httpserver import HTTPServer
+from support import make_client
 from urllib3.exceptions import (
     ConnectTimeoutError,
     DecodeError,
@@ -130,11 +132,6 @@ def loopback() -> Iterator[Callable[..., Loopback]]:
         server.close()
 
 
-def make_client(base_url: str, **kwargs: Any) -> replicate.Replicate:
-    kwargs.setdefault("retry_policy", FAST)
-    return replicate.Replicate(bearer_token=TOKEN, base_url=base_url, **kwargs)
-
-
 # --- import cost ------------------------------------------------------------------------------
 
 
@@ -241,7 +238,9 @@ def unaccepting_port() -> Iterator[int]:
         except BlockingIOError:
             pass
         fillers.append(s)
-    time.sleep(0.05)
+    # the backlog is full once a filler's connect has completed (its socket is writable)
+    _, writable, _ = select.select([], fillers, [], 5)
+    assert writable, "no connection reached the listener's backlog"
     yield port
     for s in fillers:
         s.close()
@@ -271,7 +270,7 @@ def test_connect_timeout_maps_to_api_timeout_error_not_sent(unaccepting_port: in
     assert not isinstance(info.value.__cause__, NewConnectionError)
     # Never sent, so even a POST is retried; each attempt waits the connect timeout only.
     assert len([e for e in events if e.kind == "request"]) == 2
-    assert 0.35 < elapsed < 3
+    assert 0.35 < elapsed < 6  # two connect timeouts of 0.2 s, not two read timeouts of 5 s
     # The message names the origin and the timeout, not urllib3's connection object.
     message = str(info.value)
     assert message.startswith(f"Could not connect to http://127.0.0.1:{unaccepting_port}")

@@ -426,12 +426,8 @@ class HttpxTransport(_HttpxTransportBase[httpx.Client]):
         hx_request, deadline = self._start(request, timeout, stream)
         client = self._client
         with _Mapped(client, request, timeout):
-            if deadline is None:
-                resp = client.send(hx_request, stream=stream, follow_redirects=False)
-                content = None if stream else resp.content
-            else:
-                resp = client.send(hx_request, stream=True, follow_redirects=False)
-                content = _read_by(resp, deadline, request)
+            resp = client.send(hx_request, stream=True, follow_redirects=False)
+            content = None if stream else _read_by(resp, deadline, request)
         body = _HttpxStream(resp, request) if stream else None
         return self._response(resp, request, content, body)
 
@@ -443,20 +439,49 @@ class HttpxTransport(_HttpxTransportBase[httpx.Client]):
             self._client.close()
 
 
-def _read_by(resp: httpx.Response, deadline: float, request: Request) -> bytes:
-    """The body of a response sent under a deadline, read chunk by chunk and given up at the
-    deadline (each wait is bounded by the read timeout, already cut to fit it)."""
+def _read_by(resp: httpx.Response, deadline: float | None, request: Request) -> bytes:
+    """The body of a response, its connection then released. Under a deadline it is read
+    chunk by chunk and given up at the deadline (each wait is bounded by the read timeout,
+    already cut to fit it); of an error status, only the first ``MAX_ERROR_BODY`` bytes are
+    read, the connection closed on the rest."""
+    limit = helpers.MAX_ERROR_BODY if resp.status_code >= 400 else None
     chunks = []
+    size = 0
     try:
-        if time.monotonic() >= deadline:
+        if deadline is None and limit is None:
+            return resp.read()
+        if deadline is not None and time.monotonic() >= deadline:
             raise helpers.past_deadline(request)
         for chunk in resp.iter_bytes():
             chunks.append(chunk)
-            if time.monotonic() >= deadline:
+            size += len(chunk)
+            if deadline is not None and time.monotonic() >= deadline:
                 raise helpers.past_deadline(request)
+            if limit is not None and size > limit:
+                break
     finally:
         resp.close()
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    return body if limit is None else body[:limit]
+
+
+async def _aread(resp: httpx.Response) -> bytes:
+    """:func:`_read_by` without a deadline (``asyncio.wait_for`` holds one), for an async
+    response."""
+    limit = helpers.MAX_ERROR_BODY if resp.status_code >= 400 else None
+    chunks = []
+    size = 0
+    try:
+        if limit is None:
+            return await resp.aread()
+        async for chunk in resp.aiter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                break
+    finally:
+        await resp.aclose()
+    return b"".join(chunks)[:limit]
 
 
 class _HttpxStream(helpers.StreamedBody):
@@ -511,20 +536,20 @@ class AsyncHttpxTransport(_HttpxTransportBase[httpx.AsyncClient]):
         hx_request, deadline = self._start(request, timeout, stream)
         client = self._client
         with _Mapped(client, request, timeout):
+            if stream:
+                resp = await client.send(hx_request, stream=True, follow_redirects=False)
+                return self._response(resp, request, None, _AsyncHttpxStream(resp, request))
             if deadline is None:
-                resp = await client.send(hx_request, stream=stream, follow_redirects=False)
+                resp, content = await _asend(client, hx_request)
             else:
                 try:
                     # The whole exchange, to the end of the body, bounded by the deadline.
-                    resp = await asyncio.wait_for(
-                        client.send(hx_request, follow_redirects=False),
-                        max(0.0, deadline - time.monotonic()),
+                    resp, content = await asyncio.wait_for(
+                        _asend(client, hx_request), max(0.0, deadline - time.monotonic())
                     )
                 except asyncio.TimeoutError as exc:  # the deadline's (httpx's are HTTPErrors)
                     raise helpers.past_deadline(request) from exc
-        if stream:
-            return self._response(resp, request, None, _AsyncHttpxStream(resp, request))
-        return self._response(resp, request, resp.content, None)
+        return self._response(resp, request, content, None)
 
     async def aclose(self) -> None:
         """Close the client the transport made (one passed as ``client=`` stays open); later
@@ -532,6 +557,14 @@ class AsyncHttpxTransport(_HttpxTransportBase[httpx.AsyncClient]):
         self._closed = True
         if self._owns_client:
             await self._client.aclose()
+
+
+async def _asend(
+    client: httpx.AsyncClient, hx_request: httpx.Request
+) -> tuple[httpx.Response, bytes]:
+    """Send and read the body (of an error, a bounded prefix: :func:`_aread`)."""
+    resp = await client.send(hx_request, stream=True, follow_redirects=False)
+    return resp, await _aread(resp)
 
 
 class _AsyncHttpxStream(helpers.StreamedBody):

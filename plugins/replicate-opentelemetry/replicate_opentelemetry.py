@@ -35,10 +35,10 @@ from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlsplit
 
-from opentelemetry import metrics, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
-
 import replicate
+
+# opentelemetry is imported where it is used, not here: every installed plugin is loaded when the
+# first client is built, and this one has nothing to record until its first event.
 
 __all__ = ["OpenTelemetryObserver", "redact_url"]
 __version__ = "0.1.0"
@@ -120,6 +120,8 @@ class OpenTelemetryObserver:
     """
 
     def __init__(self, *, tracer_provider: Any = None, meter_provider: Any = None) -> None:
+        from opentelemetry import metrics, trace
+
         self._tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider=tracer_provider)
         meter = metrics.get_meter(_SCOPE, __version__, meter_provider=meter_provider)
         self._duration = _histogram(
@@ -164,6 +166,8 @@ class OpenTelemetryObserver:
     # --- HTTP attempts ------------------------------------------------------------------------
 
     def _start(self, event: replicate.Event) -> None:
+        from opentelemetry.trace import SpanKind, Status, StatusCode
+
         request = event.request
         if request is None:
             return
@@ -222,6 +226,8 @@ class OpenTelemetryObserver:
             attempt.span.set_attribute("network.protocol.version", version)
 
     def _finish(self, event: replicate.Event, *, error: BaseException | None = None) -> None:
+        from opentelemetry.trace import Status, StatusCode
+
         request = event.request
         if request is None:
             return
@@ -249,6 +255,8 @@ class OpenTelemetryObserver:
     # --- runs ---------------------------------------------------------------------------------
 
     def _run(self, event: replicate.Event) -> None:
+        from opentelemetry.trace import SpanKind, Status, StatusCode
+
         info = event.data
         duration = event.duration or 0.0
         attrs: dict[str, Any] = {}

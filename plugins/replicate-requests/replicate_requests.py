@@ -142,10 +142,11 @@ class RequestsTransport:
         except Exception as exc:
             _raise_mapped(exc, request, timeout)
         body = _RequestsStream(resp, request)
+        limit = helpers.MAX_ERROR_BODY if resp.status_code >= 400 else None
         return Response(
             resp.status_code,
             headers=resp.headers,
-            content=None if stream else body.read_all(deadline),
+            content=None if stream else body.read_all(deadline, limit),
             stream=body if stream else None,
             request=request,
             http_version=helpers.http_version(getattr(resp.raw, "version", 11)),
@@ -180,8 +181,10 @@ class _RequestsStream(helpers.StreamedBody):
         except Exception as exc:
             _raise_body_error(exc, self._request)
 
-    def read_all(self, deadline: float | None) -> bytes:
-        """The whole body; with a ``deadline``, the connection is shut when it passes."""
+    def read_all(self, deadline: float | None, limit: int | None = None) -> bytes:
+        """The whole body; with a ``deadline``, the connection is shut when it passes. With a
+        ``limit`` (an error's body), at most that many bytes: the rest is never read, and the
+        connection is closed rather than drained."""
         timer = None
         cut = threading.Event()
         if deadline is not None:
@@ -189,7 +192,10 @@ class _RequestsStream(helpers.StreamedBody):
             timer.daemon = True
             timer.start()
         try:
-            content = b"".join(self.iter_bytes())
+            if limit is None:
+                content = b"".join(self.iter_bytes())
+            else:
+                content = _prefix(self.iter_bytes(), limit)
         except Exception as exc:
             if cut.is_set():
                 raise helpers.past_deadline(self._request) from exc
@@ -216,6 +222,19 @@ class _RequestsStream(helpers.StreamedBody):
             self._resp.close()
 
 
+def _prefix(chunks: Iterator[bytes], limit: int) -> bytes:
+    """The first ``limit`` bytes of ``chunks``, reading no further than the chunk that
+    passes it."""
+    parts: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(parts)[:limit]
+
+
 def _own_session(verify: Any, pool_maxsize: int, trust_env: bool) -> requests.Session:
     helpers.check_positive("pool_maxsize", pool_maxsize)
     session = requests.Session()
@@ -229,6 +248,8 @@ def _own_session(verify: Any, pool_maxsize: int, trust_env: bool) -> requests.Se
     session.auth = _no_auth
     if isinstance(verify, ssl.SSLContext):
         adapter: HTTPAdapter = _ContextAdapter(verify, pool_maxsize=pool_maxsize, max_retries=0)
+    elif verify is False:
+        adapter = _UnverifiedAdapter(pool_maxsize=pool_maxsize, max_retries=0)
     else:
         adapter = HTTPAdapter(pool_maxsize=pool_maxsize, max_retries=0)
     session.mount("https://", adapter)
@@ -238,6 +259,35 @@ def _own_session(verify: Any, pool_maxsize: int, trust_env: bool) -> requests.Se
 
 def _no_auth(r: Any) -> Any:
     return r
+
+
+class _UnverifiedHTTPSPool(urllib3.HTTPSConnectionPool):
+    """urllib3's pool without its InsecureRequestWarning on every request: with
+    ``verify=False`` the SDK's client warns once, when it is built."""
+
+    def _validate_conn(self, conn: Any) -> None:
+        urllib3.HTTPConnectionPool._validate_conn(self, conn)
+        if conn.is_closed:
+            conn.connect()
+
+
+class _UnverifiedAdapter(HTTPAdapter):
+    """The adapter of a ``verify=False`` session: its HTTPS pools do not warn per request."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            **self.poolmanager.pool_classes_by_scheme,
+            "https": _UnverifiedHTTPSPool,
+        }
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        manager.pool_classes_by_scheme = {
+            **manager.pool_classes_by_scheme,
+            "https": _UnverifiedHTTPSPool,
+        }
+        return manager
 
 
 class _ContextAdapter(HTTPAdapter):

@@ -137,6 +137,7 @@ def build_parser(
     """The parser with every command: the built-ins, then the installed plugins' (in the
     plugins' order). A plugin's broken command is skipped with a warning (``warn``), or is a
     PluginError under ``REPLICATE_STRICT_PLUGINS=1``."""
+    from ._commands_batch import add_commands as add_batch
     from ._commands_models import add_commands as add_models
     from ._commands_plugins import add_commands as add_plugins
     from ._commands_predictions import add_commands as add_predictions
@@ -144,7 +145,7 @@ def build_parser(
 
     parser = new_parser(PROG, DESCRIPTION)
     registry = Registry(parser, warn)
-    for add_commands in (add_run, add_predictions, add_models, add_plugins):
+    for add_commands in (add_run, add_batch, add_predictions, add_models, add_plugins):
         add_commands(registry.register_for(BUILTIN))
     manager = _plugin_manager()
     for plugin, call in manager.named_callers(COMMANDS_HOOK, ("register",)):

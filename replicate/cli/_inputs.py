@@ -66,11 +66,11 @@ def build_input(items: Sequence[str], schema: Mapping[str, Any] | None) -> dict[
         if op == ":=":
             try:
                 value: Any = json.loads(raw)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
                 raise _usage(f"input {key!r}: {raw!r} is not JSON ({exc})") from None
         elif op == "@":
             is_array = prop is not None and "array" in json_types(prop)
-            if is_array and "," in raw and not pathlib.Path(raw).is_file():
+            if is_array and "," in raw and not _is_file(raw):
                 value = _convert(key, f"@{raw}", prop)  # a list of files: @a.png,@b.png
             else:
                 value = _file(key, raw)
@@ -131,11 +131,22 @@ def _items(schema: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return None
 
 
+def _is_file(path: str) -> bool:
+    try:
+        return pathlib.Path(path).is_file()
+    except OSError:  # a name too long for the file system, say: no file of that name
+        return False
+
+
 def _file(key: str, path: str) -> pathlib.Path:
     if not path:
         raise _usage(f"input {key!r}: '@' must be followed by a file's path")
     file = pathlib.Path(os.path.expanduser(path))
-    if not file.is_file():
+    try:
+        found = file.is_file()
+    except OSError as exc:  # a name too long for the file system, say
+        raise _usage(f"input {key!r}: {exc.strerror or exc}: {path!r}") from None
+    if not found:
         raise _usage(f"input {key!r}: no such file: {path!r}")
     return file
 
@@ -186,7 +197,7 @@ def _as(type_name: str, key: str, raw: str, schema: Mapping[str, Any]) -> Any:
         if text.startswith("["):
             try:
                 value = json.loads(text)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 raise _usage(f"input {key!r}: {raw!r} is not a JSON list ({exc})") from None
             if not isinstance(value, list):
                 raise _usage(f"input {key!r} must be a list; got {raw!r}")
@@ -200,7 +211,7 @@ def _as(type_name: str, key: str, raw: str, schema: Mapping[str, Any]) -> Any:
     if type_name == "object":
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             value = None
         if not isinstance(value, dict):
             raise _usage(f"input {key!r} must be a JSON object; got {raw!r}")

@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = ["GLOBAL_OPTIONS", "add_group", "global_options", "new_parser"]
 
 #: The ``dest`` of each global option.
 GLOBAL_OPTIONS = ("base_url", "transport", "token_stdin")
+
+#: Control characters as escapes, so that an argument holding a newline cannot split an error.
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(32), 127)} | {9: "\\t", 10: "\\n", 13: "\\r"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser with its error message on one line whatever the arguments hold
+    (``unrecognized arguments: ...`` quotes them as typed). Subcommands' parsers are made of
+    the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(message.translate(_ESCAPES))
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -49,7 +61,7 @@ def global_options() -> argparse.ArgumentParser:
 
 def new_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """The top-level parser, with the global options and their defaults."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=prog,
         description=description,
         allow_abbrev=False,

@@ -17,7 +17,8 @@ contract itself).
   bodies), :func:`merged_headers` (a header received more than once, joined) and
   :func:`http_version`;
 - streamed bodies: :class:`StreamedBody`, a base holding the library's response and the SDK's
-  request, and :func:`quietly` for the closing that must never raise.
+  request, and :func:`quietly` for the closing that must never raise;
+- :data:`MAX_ERROR_BODY`: how much of an error status's body a transport need read.
 
 Nothing here does I/O or imports an HTTP library, and ``import replicate`` never loads it: a
 transport does, ``from replicate.transports import helpers``.
@@ -29,18 +30,18 @@ import logging
 import os
 import ssl
 import time
-import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .._http import Headers, Request, Timeout, connection_error
+from .._http import MAX_ERROR_BODY, Headers, Request, Timeout, connection_error
 
 if TYPE_CHECKING:
     from ..exceptions import APIConnectionError
 
 __all__ = [
     "CHUNK",
+    "MAX_ERROR_BODY",
     "ProxyChoice",
     "StreamedBody",
     "aiter_chunks",
@@ -215,6 +216,17 @@ def cut_to_deadline(timeout: Timeout) -> tuple[float | None, float | None]:
 # --- proxies ------------------------------------------------------------------------------------
 
 
+def _environment_proxies() -> dict[str, str]:
+    """The environment's proxies as urllib reads them. ``urllib.request`` costs a first client
+    about 2 ms to import, so it is imported only when some ``*_proxy`` variable is set (without
+    one, urllib finds none either)."""
+    if not any(name.lower().endswith("_proxy") for name in os.environ):
+        return {}
+    import urllib.request
+
+    return urllib.request.getproxies_environment()
+
+
 class ProxyChoice:
     """The proxy each request goes through: ``proxy`` when one is given, else the
     environment's (``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``, read once, as urllib reads
@@ -230,7 +242,7 @@ class ProxyChoice:
         self.proxy = proxy
         #: The environment's proxies by scheme ("all" and "no" too): empty when not consulted.
         self.environment: dict[str, str] = (
-            urllib.request.getproxies_environment() if trust_env and proxy is None else {}
+            _environment_proxies() if trust_env and proxy is None else {}
         )
         self._choices: dict[tuple[str, str], str | None] = {}
 
@@ -252,6 +264,8 @@ class ProxyChoice:
             pass
         proxies = self.environment
         hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        import urllib.request  # loaded by _environment_proxies already
+
         bypass: Callable[..., bool] = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
         proxy: str | None
         if bypass(hostname, proxies):

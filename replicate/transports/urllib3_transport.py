@@ -8,7 +8,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import urllib3
@@ -24,7 +25,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from .._http import Request, Response, Timeout
+from .._http import MAX_ERROR_BODY, Request, Response, Timeout
 from . import helpers
 
 if TYPE_CHECKING:
@@ -64,12 +65,19 @@ class Urllib3Transport:
             pool_kw["ssl_context"] = verify
         self._pool_kw = pool_kw
         self._num_pools = num_pools
-        self._pool = _watched(urllib3.PoolManager(num_pools=num_pools, **pool_kw))
+        #: Whether TLS certificates go unchecked (``verify=False``). The client warns once when
+        #: it is built; urllib3's own warning, which would come with every request, is not made.
+        self.insecure = verify is False
+        self._pool = _watched(
+            urllib3.PoolManager(num_pools=num_pools, **pool_kw), insecure=self.insecure
+        )
         self._proxies = helpers.ProxyChoice(proxy, trust_env=trust_env)
         self._proxied = self._proxies.active
         self._proxy_managers: dict[str, urllib3.ProxyManager] = {}
         self._lock = threading.Lock()
         self._closed = False
+        #: urllib3 Timeouts by (connect, read), made once: urllib3 copies the one it is given.
+        self._timeouts: dict[tuple[float | None, float | None], urllib3.Timeout] = {}
 
     @classmethod
     def from_config(cls, config: ClientConfig) -> Urllib3Transport:
@@ -86,7 +94,9 @@ class Urllib3Transport:
             with self._lock:
                 manager = self._proxy_managers.get(proxy_url)
                 if manager is None:
-                    manager = _proxy_manager(proxy_url, self._num_pools, self._pool_kw)
+                    manager = _proxy_manager(
+                        proxy_url, self._num_pools, self._pool_kw, insecure=self.insecure
+                    )
                     self._proxy_managers[proxy_url] = manager
         return manager
 
@@ -111,11 +121,12 @@ class Urllib3Transport:
                 retries=_NO_RETRIES,
                 redirect=False,
                 assert_same_host=False,
-                timeout=urllib3.Timeout(connect=timeout.connect, read=timeout.read),
-                preload_content=not stream,
+                timeout=self._urllib3_timeout(timeout),
+                preload_content=False,
                 decode_content=True,
                 chunked=_needs_chunked(request),
             )
+            content = None if stream else _read_content(resp)
         except Exception as exc:
             if watch is not None and watch.expired and not isinstance(exc, ConnectTimeoutError):
                 raise helpers.past_deadline(request) from exc
@@ -131,12 +142,21 @@ class Urllib3Transport:
         return Response(
             resp.status,
             headers=resp.headers,
-            content=None if stream else resp.data,
+            content=content,
             stream=_Urllib3Stream(resp, request) if stream else None,
             request=request,
             # 20 only when urllib3's experimental HTTP/2 support has been injected.
             http_version=helpers.http_version(resp.version),
         )
+
+    def _urllib3_timeout(self, timeout: Timeout) -> urllib3.Timeout:
+        key = (timeout.connect, timeout.read)
+        made = self._timeouts.get(key)
+        if made is None:
+            if len(self._timeouts) >= 64:  # deadlines cut timeouts to ever new values
+                self._timeouts.clear()
+            made = self._timeouts[key] = urllib3.Timeout(connect=key[0], read=key[1])
+        return made
 
     @staticmethod
     def _raise_mapped(exc: Exception, request: Request, timeout: Timeout) -> NoReturn:
@@ -181,15 +201,26 @@ class Urllib3Transport:
 
 
 class _Urllib3Stream(helpers.StreamedBody):
-    __slots__ = ()
+    __slots__ = ("max_read",)
     _resp: urllib3.BaseHTTPResponse
+
+    def __init__(self, resp: Any, request: Request) -> None:
+        super().__init__(resp, request)
+        #: The largest read of ``iter_bytes()`` without a ``chunk_size``: 64 KiB, unless the
+        #: core asks for more (``Response._prefer_large_reads``, for a download to disk).
+        self.max_read = helpers.CHUNK
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
         """Chunks as they arrive: with no ``chunk_size``, whatever the socket has (for SSE)."""
         resp = self._resp
         try:
             if chunk_size is None and hasattr(resp, "read1"):
-                yield from helpers.iter_reads(resp.read1)
+                read1 = resp.read1
+                if (resp.headers.get("content-encoding") or "identity").lower() == "identity":
+                    # Nothing to decode: the bytes as read, not copied through urllib3's queue
+                    # of decoded bytes (a copy of every read that comes back short).
+                    read1 = partial(resp.read1, decode_content=False)
+                yield from _iter_read1(read1, self.max_read)
             else:
                 yield from resp.stream(chunk_size or helpers.CHUNK)
         except ReadTimeoutError as exc:
@@ -242,7 +273,9 @@ class _Watch:
         self.conn: _WatchedConnection | None = None
         self.expired = False  # the deadline has passed
         self.cut = False  # ... and the exchange was under way: its connection was shut down
-        self.timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._expire)
+        # (At most TIMEOUT_MAX, about 292 years: a longer wait overflows in the timer's thread.)
+        wait = min(max(0.0, deadline - time.monotonic()), threading.TIMEOUT_MAX)
+        self.timer = threading.Timer(wait, self._expire)
         self.timer.daemon = True
 
     def start(self) -> None:
@@ -309,15 +342,28 @@ class _HTTPSPool(_WatchedPool, HTTPSConnectionPool):
     ConnectionCls = _HTTPSConnection
 
 
+class _UnverifiedHTTPSPool(_HTTPSPool):
+    """The pool of a ``verify=False`` transport: as urllib3's, without its
+    InsecureRequestWarning on every request (the client warned once, when it was built)."""
+
+    def _validate_conn(self, conn: Any) -> None:
+        HTTPConnectionPool._validate_conn(self, conn)
+        if conn.is_closed:
+            conn.connect()
+
+
 _M = TypeVar("_M", bound=urllib3.PoolManager)
 
 
-def _watched(manager: _M) -> _M:
-    manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+def _watched(manager: _M, *, insecure: bool = False) -> _M:
+    https = _UnverifiedHTTPSPool if insecure else _HTTPSPool
+    manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": https}
     return manager
 
 
-def _proxy_manager(proxy_url: str, num_pools: int, pool_kw: dict[str, Any]) -> urllib3.ProxyManager:
+def _proxy_manager(
+    proxy_url: str, num_pools: int, pool_kw: dict[str, Any], *, insecure: bool = False
+) -> urllib3.ProxyManager:
     """A ProxyManager; credentials in the proxy URL (``http://user:pw@proxy:3128``) become a
     ``Proxy-Authorization`` header, which urllib3 does not derive from the URL itself."""
     from urllib.parse import unquote, urlsplit
@@ -330,8 +376,41 @@ def _proxy_manager(proxy_url: str, num_pools: int, pool_kw: dict[str, Any]) -> u
         host = parts.netloc.rpartition("@")[2]
         proxy_url = parts._replace(netloc=host).geturl()
     return _watched(
-        urllib3.ProxyManager(proxy_url, num_pools=num_pools, proxy_headers=headers, **pool_kw)
+        urllib3.ProxyManager(proxy_url, num_pools=num_pools, proxy_headers=headers, **pool_kw),
+        insecure=insecure,
     )
+
+
+def _read_content(resp: urllib3.BaseHTTPResponse) -> bytes:
+    """The whole body; of an error status, at most ``MAX_ERROR_BODY`` bytes, the connection
+    closed rather than drained when there is more (a multi-gigabyte error page stays unread)."""
+    if resp.status < 400:
+        return resp.data
+    data = resp.read(MAX_ERROR_BODY + 1)
+    if len(data) > MAX_ERROR_BODY:
+        resp.close()
+        data = data[:MAX_ERROR_BODY]
+    resp.release_conn()
+    return data
+
+
+def _iter_read1(read1: Callable[[int], bytes], largest: int) -> Iterator[bytes]:
+    """What has arrived, read by read: reads start at ``helpers.CHUNK`` and double while they
+    come back full, up to ``largest`` (a download at full speed: 64 KiB reads cost it about half
+    its speed in calls), and halve again when they come back mostly empty (small SSE events,
+    for which a large read buffer costs more than it brings)."""
+    size = smallest = min(helpers.CHUNK, largest)
+    while True:
+        chunk = read1(size)
+        if not chunk:
+            return
+        yield chunk
+        got = len(chunk)
+        if got == size:
+            if size < largest:
+                size = min(size * 2, largest)
+        elif got < size >> 2 and size > smallest:
+            size >>= 1
 
 
 def _needs_chunked(request: Request) -> bool:

@@ -67,6 +67,7 @@ __all__ = [
     "TERMINAL_STATUSES",
     "Account",
     "AccountGetResponse",
+    "BatchResult",
     "ClientSearchParams",
     "Collection",
     "CollectionGetResponse",
@@ -332,10 +333,19 @@ class Prediction(ReplicateObject):
     urls: PredictionURLs | None = None
 
     def __post_init__(self) -> None:
-        self.created_at = _aware(self.created_at)
-        self.started_at = _aware(self.started_at)
-        self.completed_at = _aware(self.completed_at)
-        self.deadline = _aware(self.deadline)
+        # Runs for every prediction decoded (pages of 100): the common case, timestamps that
+        # carry their zone or are absent, costs attribute reads and no call.
+        c, s, d, e = self.created_at, self.started_at, self.completed_at, self.deadline
+        if (
+            (c is not None and c.tzinfo is None)
+            or (s is not None and s.tzinfo is None)
+            or (d is not None and d.tzinfo is None)
+            or (e is not None and e.tzinfo is None)
+        ):
+            self.created_at = _aware(c)
+            self.started_at = _aware(s)
+            self.completed_at = _aware(d)
+            self.deadline = _aware(e)
 
 
 class ExamplePrediction(Prediction):
@@ -640,6 +650,76 @@ HardwareListResponse: TypeAlias = list[Hardware]
 """v2's ``List[HardwareListResponseItem]``: ``GET /hardware`` returns a bare array."""
 AccountGetResponse = Account
 SecretGetResponse = WebhookSecret
+
+
+class BatchResult:
+    """One input's outcome in ``replicate.batch(...)``, yielded as soon as it is known.
+
+    ``index`` is the input's position in the batch and ``input`` the input itself;
+    ``prediction`` its final state (None when no prediction is known: the create failed, or
+    its answer never came); ``output`` the decoded output of a prediction that succeeded;
+    ``error`` what went wrong otherwise (a :class:`~replicate.ModelError` for a prediction
+    that failed, was canceled or aborted; the SDK's error for a create or a wait that failed;
+    :class:`~replicate.PredictionUncertainError` when the create's answer never came).
+    ``status`` is the prediction's terminal status (``"succeeded"``, ``"failed"``,
+    ``"canceled"``, ``"aborted"``), ``"error"`` (the SDK gave up on it) or ``"uncertain"``.
+
+    Plain data: it pickles (an error that cannot is kept as its type name and message).
+    """
+
+    __slots__ = ("error", "index", "input", "output", "prediction", "status")
+
+    def __init__(
+        self,
+        index: int,
+        input: dict[str, Any],
+        prediction: Prediction | None = None,
+        output: Any = None,
+        error: BaseException | None = None,
+        status: str = "succeeded",
+    ) -> None:
+        self.index = index
+        self.input = input
+        self.prediction = prediction
+        self.output = output
+        self.error = error
+        self.status = status
+
+    @property
+    def ok(self) -> bool:
+        """Whether the prediction succeeded (its output is in ``output``)."""
+        return self.status == PredictionStatus.SUCCEEDED and self.error is None
+
+    @property
+    def id(self) -> str | None:
+        """The prediction's id, if one is known."""
+        return self.prediction.id if self.prediction is not None else None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BatchResult):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__ if n != "error")
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        error = f", error={type(self.error).__name__}" if self.error is not None else ""
+        return f"BatchResult(index={self.index}, status={self.status!r}, id={self.id!r}{error})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        import pickle
+
+        error = self.error
+        if error is not None:
+            try:
+                pickle.dumps(error)
+            except Exception:
+                error = Exception(f"{type(error).__name__}: {error}")
+        return (
+            BatchResult,
+            (self.index, self.input, self.prediction, self.output, error, self.status),
+        )
+
 
 # v2's request parameter TypedDicts load on first use: building them costs about as much as
 # the rest of this module, and a client never needs them.

@@ -83,3 +83,16 @@ async def async_functions() -> None:
     await fn(prompt="hi")
     run = await fn.create(prompt="hi")
     await run.output()
+
+
+async def batches(client: replicate.Replicate, aclient: replicate.AsyncReplicate) -> None:
+    for result in replicate.batch("acme/model", [{"prompt": "hi"}], concurrency=4, journal="j"):
+        ok: bool = result.ok
+        index: int = result.index
+        del ok, index
+    results: Iterator[replicate.BatchResult] = client.batch("acme/model", [{}], rate_limit=None)
+    client.batch("acme/model", [{}], concurency=4)  # type: ignore[call-arg]
+    async for item in aclient.batch("acme/model", [{}]):
+        status: str = item.status
+        del status
+    del results

@@ -63,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
         help="import a module (dotted name or .py file) whose @replicate_emulator.model "
         "functions are served too; repeatable",
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=8,
+        metavar="N",
+        help="predictions run at once; more wait in a queue, starting (default 8)",
+    )
     serve.add_argument("--quiet", action="store_true", help="do not log each request to stderr")
     return parser
 
@@ -92,7 +99,10 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         _load_models(args.models)
         emulator = Emulator(
-            state=args.state, rate_limits=args.rate_limits, faults=_faults(args.faults)
+            state=args.state,
+            rate_limits=args.rate_limits,
+            faults=_faults(args.faults),
+            workers=args.workers,
         )
     except (OSError, ValueError, TypeError, ImportError) as exc:
         print(f"replicate-emulator: {exc}", file=sys.stderr)

@@ -2,11 +2,17 @@
 
 A :class:`FaultRule` names the requests it applies to (``route``) and what it does to them:
 ``latency`` (seconds of delay), ``status``/``error_rate`` (answer an error instead),
-``burst_429`` (answer the next N requests 429), ``drop`` (close the connection before any
-answer, or in the middle of the body), ``truncate`` (send only the first N bytes of the body)
-and ``stall_sse`` (pause a stream after its first chunk). ``times`` bounds how often a rule
-applies and ``probability`` makes it apply at random; with a ``seed`` (the rule's or the
-:class:`Faults`' own) the random choices repeat exactly from run to run.
+``burst_429`` (answer the next N requests 429, with ``retry_after`` seconds in a
+``Retry-After`` header, as a number or, with ``retry_after_date``, an HTTP date), ``body`` and
+``content_type`` (the injected error's page, such as a proxy's HTML), ``redirect`` (answer
+``redirect_status`` pointing at the same path on another origin), ``drop`` (close the
+connection before any answer, or in the middle of the body), ``truncate`` (send only the first N
+bytes of the body, announced longer), ``cut_body`` (answer only the first N bytes of the body,
+framed as the whole of it: a JSON document cut short), ``stall_sse`` (pause a stream after its
+first chunk) and ``sse_retry`` (the reconnection time, in milliseconds, a stream announces).
+``times`` bounds how often a rule applies and ``probability`` makes it apply at random; with a
+``seed`` (the rule's or the :class:`Faults`' own) the random choices repeat exactly from run to
+run.
 
 The emulator asks :meth:`Faults.before` ahead of routing (a delay, or an answer in place of the
 real one) and :meth:`Faults.after` on the real answer (directives that the transport or the
@@ -20,9 +26,11 @@ import fnmatch
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
+from email.utils import formatdate
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 
@@ -50,7 +58,8 @@ class FaultRule:
     (``/v1/predictions/*``) and METHOD may be ``*``. A rule applies to a matching request with
     ``probability``, at most ``times`` times (None: always); ``error_rate`` is the chance that
     an application answers with ``status`` (a code, or a list to pick from at random), and
-    giving ``status`` alone means every application does.
+    giving ``status`` alone means every application does. A rule with no effect at all still
+    counts the requests it matches in ``fired``.
     """
 
     route: str = "*"
@@ -60,7 +69,15 @@ class FaultRule:
     drop: str | None = None
     truncate: int | None = None
     burst_429: int | None = None
+    retry_after: float | None = None
+    retry_after_date: bool = False
+    body: str | None = None
+    content_type: str | None = None
+    redirect: str | None = None
+    redirect_status: int = 307
+    cut_body: int | None = None
     stall_sse: float | None = None
+    sse_retry: int | None = None
     times: int | None = None
     probability: float = 1.0
     seed: int | str | None = None
@@ -76,11 +93,11 @@ class FaultRule:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a number from 0 to 1")
-        for name in ("latency", "stall_sse"):
+        for name in ("latency", "stall_sse", "retry_after"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, (int, float)) or value < 0):
                 raise ValueError(f"{name} must be a number of seconds >= 0")
-        for name in ("truncate", "burst_429", "times"):
+        for name in ("truncate", "burst_429", "times", "cut_body", "sse_retry"):
             value = getattr(self, name)
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int) or value < 0
@@ -94,6 +111,15 @@ class FaultRule:
                 raise ValueError("status must be an HTTP error code (400-599) or a list of them")
         if isinstance(self.status, list) and not self.status:
             raise ValueError("status must not be an empty list")
+        if self.redirect is not None and (
+            not isinstance(self.redirect, str) or "://" not in self.redirect
+        ):
+            raise ValueError("redirect must be an origin such as 'http://localhost:8787'")
+        if self.redirect_status not in (301, 302, 303, 307, 308):
+            raise ValueError("redirect_status must be 301, 302, 303, 307 or 308")
+        for name in ("body", "content_type"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a string")
         if self.status is not None and self.error_rate == 0.0:
             self.error_rate = 1.0
         self._rng: random.Random | None = None
@@ -139,20 +165,68 @@ class FaultRule:
 
     @property
     def acts_after(self) -> bool:
-        return self.drop == "mid" or self.truncate is not None or self.stall_sse is not None
+        return (
+            self.drop == "mid"
+            or self.truncate is not None
+            or self.stall_sse is not None
+            or self.cut_body is not None
+            or self.sse_retry is not None
+        )
+
+    @property
+    def answers_before(self) -> bool:
+        """Whether the rule may answer in place of the route (or delay it) in ``before``."""
+        return bool(
+            self.latency
+            or self.drop == "before"
+            or self.error_rate
+            or self.burst_429
+            or self.redirect is not None
+        )
 
 
-def _error(status: int) -> EmuResponse:
+def _error(status: int, rule: FaultRule) -> EmuResponse:
+    if rule.body is not None:
+        ctype = rule.content_type or "text/html; charset=utf-8"
+        return EmuResponse(status, [("Content-Type", ctype)], rule.body.encode())
     return problem(status, _ERROR_DETAILS.get(status, "Injected error"))
 
 
-def _throttled() -> EmuResponse:
+def _throttled(rule: FaultRule) -> EmuResponse:
+    seconds = 1.0 if rule.retry_after is None else float(rule.retry_after)
+    if rule.retry_after_date:  # whole seconds, as HTTP dates have
+        value = formatdate(time.time() + seconds, usegmt=True)
+    else:
+        value = str(int(seconds)) if seconds == int(seconds) else repr(seconds)
     return problem(
         429,
-        "Request was throttled. Your rate limit resets in ~1s.",
+        f"Request was throttled. Your rate limit resets in ~{max(1, round(seconds))}s.",
         title="Request was throttled",
-        headers=[("Retry-After", "1")],
+        headers=[("Retry-After", value)],
     )
+
+
+def _redirected(req: EmuRequest, rule: FaultRule) -> EmuResponse:
+    target = rule.redirect.rstrip("/") + req.path  # type: ignore[union-attr]
+    if req.query:
+        target += "?" + urlencode(req.query, doseq=True)
+    return EmuResponse(rule.redirect_status, [("Location", target)])
+
+
+def _announce_retry(body: Iterator[bytes], ms: int) -> Iterator[bytes]:
+    """A stream whose ``retry:`` lines say ``ms``."""
+    try:
+        for chunk in body:
+            if b"retry:" in chunk:
+                lines = chunk.split(b"\n")
+                chunk = b"\n".join(
+                    b"retry: %d" % ms if line.startswith(b"retry:") else line for line in lines
+                )
+            yield chunk
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
 
 
 class Faults:
@@ -267,12 +341,16 @@ class Faults:
                 rng = rule._rng or random.Random()
                 if rule._burst_left:
                     rule._burst_left -= 1
-                    answer = _throttled()
+                    answer = _throttled(rule)
+                elif rule.redirect is not None:
+                    answer = _redirected(req, rule)
                 elif rule.drop == "before":
                     answer = EmuResponse(502, drop="before")
                 elif rule.error_rate and (rule.error_rate >= 1.0 or rng.random() < rule.error_rate):
                     status = rule.status if rule.status is not None else 500
-                    answer = _error(rng.choice(status) if isinstance(status, list) else status)
+                    answer = _error(
+                        rng.choice(status) if isinstance(status, list) else status, rule
+                    )
             if later and answer is None:
                 if len(self._later) > 1024:  # answers that never came back through after()
                     self._later.pop(next(iter(self._later)))
@@ -294,10 +372,7 @@ class Faults:
                     rule
                     for rule in self._rules
                     if rule.acts_after
-                    and not rule.latency
-                    and rule.drop != "before"
-                    and not rule.error_rate
-                    and not rule.burst_429
+                    and not rule.answers_before
                     and rule.matches(req.method, req.path, route_key)
                     and self._apply(rule)
                 ]
@@ -309,4 +384,9 @@ class Faults:
                 resp.truncate = rule.truncate
             if rule.stall_sse is not None and streamed:
                 resp.stall = rule.stall_sse
+            body = resp.body
+            if rule.cut_body is not None and isinstance(body, (bytes, bytearray)):
+                resp.body = bytes(body[: rule.cut_body])
+            if rule.sse_retry is not None and streamed:
+                resp.body = _announce_retry(resp.body, rule.sse_retry)  # type: ignore[arg-type]
         return resp

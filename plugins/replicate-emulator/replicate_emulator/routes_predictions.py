@@ -1,7 +1,8 @@
 """Routes of predictions and trainings: create (three ways), get, list, cancel, stream.
 
 Creates honour ``Prefer: wait[=N]`` (hold the request until the prediction finishes or N
-seconds pass, then answer 201 with ``Preference-Applied``) and ``Cancel-After`` (a deadline
+seconds pass, then answer with ``Preference-Applied``: 201 with the final output, or 202 with
+the prediction still running) and ``Cancel-After`` (a deadline
 from creation: ``aborted`` if the prediction has not started by then, else ``canceled``).
 """
 
@@ -139,10 +140,11 @@ def _create(
     )
     headers: list[tuple[str, str]] = [*_JSON, ("Location", doc["urls"]["get"])]
     if wait is not None:
-        emu.runner.wait(run, wait)
+        finished = emu.runner.wait(run, wait)
         value = req.headers["prefer"].strip()
         headers.append(("Preference-Applied", value if value == "wait" else f"wait={wait}"))
-        return EmuResponse(201, headers, run.body)
+        # As the API answers: 201 with the final output, 202 when the window ran out first.
+        return EmuResponse(201 if finished else 202, headers, run.body)
     return EmuResponse(201, headers, run.initial)
 
 

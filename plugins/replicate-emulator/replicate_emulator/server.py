@@ -16,6 +16,7 @@ seconds after its first chunk.
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -53,6 +54,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in separate writes: with Nagle's algorithm on, the body
+        # waits for the client's delayed ACK of the headers (some 40 ms on Linux), per answer.
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         self.server.track(self.connection, True)
 
     def finish(self) -> None:
@@ -216,6 +223,9 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # socketserver's default backlog (5) drops the SYNs of clients that open many connections
+    # at once (an async client's pool of 100), each then waiting seconds to retransmit.
+    request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], emulator: Emulator, log: bool) -> None:
         if ":" in address[0]:
@@ -230,6 +240,13 @@ class _HTTPServer(ThreadingHTTPServer):
         if host in ("0.0.0.0", "::"):
             host = "127.0.0.1" if host == "0.0.0.0" else "::1"
         self.authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Print the traceback of a request that failed, except when the client went away
+        (a reset or closed connection is the client's choice, not the emulator's fault)."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
 
     def track(self, sock: socket.socket, opened: bool) -> None:
         with self._open_lock:

@@ -36,6 +36,19 @@ def test_run_and_wait_false(client: replicate.Replicate, emu: Emulator) -> None:
     assert emu.inputs() == [{"text": "sdk"}, {"text": "p"}]
 
 
+def test_run_outlasting_its_sync_window_waits_for_the_output(
+    client: replicate.Replicate, emu: Emulator
+) -> None:
+    # The create answers 202 when the window runs out: run() goes on waiting, never returning
+    # the incomplete output or leaving the prediction running.
+    output = client.run(
+        "replicate/slow-progress", input={"steps": 4, "seconds_per_step": 0.4}, wait=1
+    )
+    assert output == "finished 4 steps"
+    (prediction,) = emu.predictions()
+    assert prediction["status"] == "succeeded" and prediction["output"] == output
+
+
 def test_stream_tokens_over_sse(client: replicate.Replicate) -> None:
     events = list(
         client.stream(

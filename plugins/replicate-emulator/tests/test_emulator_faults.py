@@ -237,6 +237,12 @@ def test_from_option_shapes() -> None:
         {"times": -1},
         {"truncate": True},
         {"route": ""},
+        {"retry_after": -1},
+        {"cut_body": -1},
+        {"sse_retry": 1.5},
+        {"redirect": "localhost"},
+        {"redirect": "http://x", "redirect_status": 200},
+        {"body": 5},
     ],
 )
 def test_invalid_rules_are_refused(doc: dict[str, object]) -> None:
@@ -247,3 +253,58 @@ def test_invalid_rules_are_refused(doc: dict[str, object]) -> None:
 def test_add_takes_a_rule_or_keywords_not_both() -> None:
     with pytest.raises(TypeError):
         Faults().add({"status": 500}, latency=1.0)
+
+
+def test_burst_429_says_retry_after_in_seconds_or_as_a_date() -> None:
+    from email.utils import parsedate_to_datetime
+
+    seconds = Faults([{"burst_429": 1, "retry_after": 0.25}]).before(request(), "k")
+    assert seconds is not None and seconds.header("Retry-After") == "0.25"
+    assert Faults([{"burst_429": 1}]).before(request(), "k").header("Retry-After") == "1"  # type: ignore[union-attr]
+    dated = Faults([{"burst_429": 1, "retry_after": 30, "retry_after_date": True}])
+    resp = dated.before(request(), "k")
+    assert resp is not None and resp.status == 429
+    when = parsedate_to_datetime(resp.header("Retry-After") or "").timestamp()
+    assert 25 < when - time.time() <= 30
+
+
+def test_an_error_page_of_its_own() -> None:
+    html = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+    resp = Faults([{"status": 502, "body": html}]).before(request(), "k")
+    assert resp is not None and resp.status == 502 and resp.body == html.encode()
+    assert (resp.header("Content-Type") or "").startswith("text/html")
+    typed = Faults([{"status": 503, "body": "down", "content_type": "text/plain"}])
+    assert typed.before(request(), "k").header("Content-Type") == "text/plain"  # type: ignore[union-attr]
+
+
+def test_redirect_to_another_origin_keeps_path_and_query() -> None:
+    faults = Faults([{"redirect": "http://localhost:9/", "times": 1}])
+    req = EmuRequest.from_target("GET", "/v1/predictions?cursor=a%20b", [], b"", "https://x")
+    resp = faults.before(req, "GET /v1/predictions")
+    assert resp is not None and resp.status == 307
+    assert resp.header("Location") == "http://localhost:9/v1/predictions?cursor=a+b"
+    assert faults.before(req, "GET /v1/predictions") is None
+
+
+def test_cut_body_keeps_the_start_of_the_answer_as_all_of_it() -> None:
+    faults = Faults([{"cut_body": 5, "times": 1}])
+    req = request("GET", "/v1/models")
+    resp = faults.after(req, "GET /v1/models", ok())
+    assert resp.body == b'{"ok"' and resp.truncate is None and resp.drop is None
+    assert faults.after(req, "GET /v1/models", ok()).body == b'{"ok": true}'
+
+
+def test_sse_retry_rewrites_the_streams_retry_lines() -> None:
+    faults = Faults([{"sse_retry": 10}])
+    stream = EmuResponse(200, [], iter([b"retry: 1000\n\n", b"event: output\ndata: x\n\n"]))
+    req = request("GET", "/v1/predictions/p/stream")
+    resp = faults.after(req, "GET /v1/predictions/{id}/stream", stream)
+    assert b"".join(resp.body) == b"retry: 10\n\nevent: output\ndata: x\n\n"  # type: ignore[arg-type]
+
+
+def test_a_rule_with_no_effect_counts_the_requests_it_matches() -> None:
+    faults = Faults()
+    counter = faults.add(route="POST /v1/predictions")
+    faults.add(route="POST /v1/predictions", status=503, times=1)
+    assert outcomes(faults, 3) == [503, None, None]
+    assert counter.fired == 3

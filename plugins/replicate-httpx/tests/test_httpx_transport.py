@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-import replicate_httpx
 import trustme
 from _httpx_servers import ISOLATION, RawServer, raw_servers, read_request
 from pytest_httpserver import HTTPServer
@@ -146,11 +145,16 @@ def test_replicate_transport_env_picks_httpx(
 
 
 def test_one_name_carries_both_colours() -> None:
-    entry = plugins_module.Plugins(builtin=replicate.builtin).transports["httpx"]
+    # The entry point names a small module whose factories import replicate_httpx when called.
+    import _replicate_httpx_plugin as entry_module
+
+    from replicate import builtin
+
+    entry = plugins_module.Plugins(builtin=builtin).transports["httpx"]
     assert entry.sync and entry.async_
     assert entry.plugin == "httpx"
-    assert entry.factory_for(async_=False) is replicate_httpx._sync_factory
-    assert entry.factory_for(async_=True) is replicate_httpx._async_factory
+    assert entry.factory_for(async_=False) is entry_module._sync_factory
+    assert entry.factory_for(async_=True) is entry_module._async_factory
 
 
 def test_a_name_twice_in_one_colour_is_still_an_error() -> None:
