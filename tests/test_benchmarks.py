@@ -34,14 +34,48 @@ def _available() -> set[str]:
     return have
 
 
-def _declared() -> dict[str, list[str]]:
-    """Each scenario's contenders, as the runner declares them."""
+def _runner() -> Any:
     spec = importlib.util.spec_from_file_location("benchmarks_run", RUNNER)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
-    return {sc.name: sc.contenders for sc in module.scenarios(True)}
+    return module
+
+
+def _declared() -> dict[str, list[str]]:
+    """Each scenario's contenders, as the runner declares them."""
+    return {sc.name: sc.contenders for sc in _runner().scenarios(True)}
+
+
+def test_the_get_target_is_judged_on_each_of_three_runs() -> None:
+    """ "At most 1.15x the floor, in three runs out of three": each run's median of per-round
+    ratios, every run within the bound, and no fewer runs than the scenario asks for."""
+    run = _runner()
+    get = next(sc for sc in run.scenarios(False) if sc.name == "get")
+    assert get.runs == 3
+
+    def result(ratios_by_run: list[list[float]]) -> Any:
+        r = run.Result(get)
+        for k, ratios in enumerate(ratios_by_run):
+            for x in ratios:
+                r.samples.setdefault("ours-urllib3", []).append({"cpu_s": x, "n": 1, "run": k})
+                r.samples.setdefault("floor-urllib3", []).append({"cpu_s": 1.0, "n": 1, "run": k})
+        return r
+
+    def verdict(r: Any) -> tuple[bool, str]:
+        ok, text = run.v_get(r)[0]
+        return ok, text
+
+    good = result([[1.0, 1.3, 1.1], [1.2, 1.1, 1.0], [1.14, 1.5, 0.9]])
+    assert good.per_run("ours-urllib3", "floor-urllib3", "cpu_us") == [1.1, 1.1, 1.14]
+    assert verdict(good) == (
+        True,
+        "CPU per get: ours-urllib3 <= 1.15x floor-urllib3 in 3 of 3 runs "
+        "(1.10x, 1.10x, 1.14x; target: 3 of 3)",
+    )
+    assert verdict(result([[1.0], [1.0], [1.2]]))[0] is False
+    assert verdict(result([[1.0], [1.0]]))[0] is False  # two runs are not three
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ import urllib3
 from conftest import TOKEN
 from pytest_httpserver import HTTPServer
 from support import make_client
+from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     DecodeError,
@@ -383,7 +384,7 @@ def test_urllib3_errors_are_mapped(
     def urlopen(*args: Any, **kwargs: Any) -> Any:
         raise error
 
-    monkeypatch.setattr(urllib3.PoolManager, "urlopen", urlopen)
+    monkeypatch.setattr(HTTPConnectionPool, "urlopen", urlopen)
     transport = Urllib3Transport()
     request = Request("POST", "https://api.example.test/v1/predictions", content=b"{}")
     with pytest.raises(replicate.APIConnectionError) as info:
@@ -399,7 +400,7 @@ def test_programming_errors_propagate_unchanged(monkeypatch: pytest.MonkeyPatch)
     def urlopen(*args: Any, **kwargs: Any) -> Any:
         raise TypeError("bad argument")
 
-    monkeypatch.setattr(urllib3.PoolManager, "urlopen", urlopen)
+    monkeypatch.setattr(HTTPConnectionPool, "urlopen", urlopen)
     with pytest.raises(TypeError, match="bad argument"):
         Urllib3Transport().send(Request("GET", "http://127.0.0.1:9/"), timeout=Timeout(1))
 
@@ -636,6 +637,83 @@ def test_transport_sends_method_headers_and_body_as_given(httpserver: HTTPServer
     assert first.headers["X-Thing"] == "1" and first.get_data() == b"hello"
     assert second.headers.get("Transfer-Encoding") == "chunked"
     assert second.get_data() == b"abcd"
+
+
+TARGETS = [
+    "/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu",
+    "/v1/predictions?cursor=abc%2Fdef&created_after=2024-01-01T00%3A00%3A00%2B00%3A00",
+    "/v1/models/owner/name/versions/abc:def@x,y;z=1!$&'()*+~_-.",
+    "/v1/files/a%2fb",  # a lower-case escape: urllib3 upper-cases it
+    "/v1/files/with space/and\u00e9",  # characters urllib3 escapes
+    "/v1/a/./b/../c",  # dot segments: urllib3 removes them
+    "/v1/a/.hidden",
+    "/v1/predictions?q=a?b",  # a '?' inside the query stays
+    "/v1/frag#part",  # a fragment is never sent
+    "/v1/predictions?",
+    "/",
+]
+
+
+def test_request_targets_reach_the_server_as_urllib3_sends_them(
+    loopback: Callable[..., Loopback], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The transport sends most requests straight to its origin's pool, skipping urllib3's
+    per-request URL parsing and pool look-up: the server sees every target exactly as through
+    ``PoolManager.urlopen``, plain or not."""
+    server = loopback()
+    ours, bare = Urllib3Transport(), urllib3.PoolManager()
+    routed: list[str] = []
+    manager_urlopen = urllib3.PoolManager.urlopen
+
+    def spy(self: urllib3.PoolManager, method: str, url: str, **kw: Any) -> Any:
+        if self is not bare:
+            routed.append(url.removeprefix(server.url))
+        return manager_urlopen(self, method, url, **kw)
+
+    monkeypatch.setattr(urllib3.PoolManager, "urlopen", spy)
+    try:
+        for target in TARGETS:
+            transport_url = server.url + target
+            ours.send(Request("GET", transport_url), timeout=Timeout(5))
+            bare.request("GET", transport_url, retries=False)
+    finally:
+        ours.close()
+        bare.clear()
+    seen = [path for _, path, _, _ in server.requests]
+    assert seen[0::2] == seen[1::2]
+    assert seen[0] == TARGETS[0]
+    assert "/v1/files/a%2Fb" in seen and "/v1/a/c" in seen and "/v1/frag" in seen
+    assert len(server.connections) == 2  # one keep-alive connection each, both paths
+    # Only what URL parsing would change went through the manager's routing.
+    assert routed == [
+        "/v1/files/a%2fb",
+        "/v1/files/with space/and\u00e9",
+        "/v1/a/./b/../c",
+        "/v1/a/.hidden",
+        "/v1/frag#part",
+    ]
+
+
+def test_origins_beyond_the_managers_pools_still_work(loopback: Callable[..., Loopback]) -> None:
+    """An origin whose pool the manager evicted (``num_pools``) gets a pool again: never a
+    closed pool, never a lost request."""
+    servers = [loopback() for _ in range(3)]
+    transport = Urllib3Transport(num_pools=1)
+    try:
+        for _ in range(3):
+            for server in servers:
+                resp = transport.send(Request("GET", server.url + "/x"), timeout=Timeout(5))
+                assert resp.status_code == 200 and resp.content == b"/x"
+        # Userinfo, an upper-case scheme: through the manager, as urllib3 routes them.
+        host = servers[0].url.removeprefix("http://")
+        for url in (f"http://user:pw@{host}/y", f"HTTP://{host}/z"):
+            assert transport.send(Request("GET", url), timeout=Timeout(5)).content in (b"/y", b"/z")
+    finally:
+        transport.close()
+    assert all(len(server.requests) == 3 for server in servers[1:])
+    assert len(servers[0].requests) == 5
+    with pytest.raises(replicate.ReplicateError, match="closed"):
+        transport.send(Request("GET", servers[0].url + "/x"), timeout=Timeout(5))
 
 
 # --- proxies ----------------------------------------------------------------------------------

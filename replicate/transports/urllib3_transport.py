@@ -5,6 +5,7 @@ Imported only when a client that uses it is built; ``import replicate`` never lo
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -16,6 +17,7 @@ import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
+    ClosedPoolError,
     ConnectTimeoutError,
     HTTPError,
     NewConnectionError,
@@ -24,6 +26,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
+from urllib3.util.url import parse_url
 
 from .._http import MAX_ERROR_BODY, Request, Response, Timeout
 from . import helpers
@@ -32,6 +35,12 @@ if TYPE_CHECKING:
     from .._config import ClientConfig
 
 _NO_RETRIES = urllib3.Retry(total=False, redirect=False, raise_on_redirect=False)
+
+# A request target (path and query) that urllib3's URL parsing leaves exactly as it is: only
+# characters it never encodes, percent-escapes already in upper case, no fragment. Such a target
+# goes straight to its origin's connection pool (see ``Urllib3Transport._direct``).
+_SAFE = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-F]{2})"
+_PLAIN_TARGET = re.compile(rf"/{_SAFE}*(?:\?(?:{_SAFE}|\?)*)?")
 
 
 class Urllib3Transport:
@@ -78,6 +87,9 @@ class Urllib3Transport:
         self._closed = False
         #: urllib3 Timeouts by (connect, read), made once: urllib3 copies the one it is given.
         self._timeouts: dict[tuple[float | None, float | None], urllib3.Timeout] = {}
+        #: The pool manager's pool of each origin (``scheme://host:port``) sent to, or None for
+        #: one that must go through the manager (see ``_direct``).
+        self._origins: dict[str, HTTPConnectionPool | None] = {}
 
     @classmethod
     def from_config(cls, config: ClientConfig) -> Urllib3Transport:
@@ -100,6 +112,46 @@ class Urllib3Transport:
                     self._proxy_managers[proxy_url] = manager
         return manager
 
+    def _direct(self, url: str) -> tuple[HTTPConnectionPool | None, str]:
+        """The pool and request target of ``url`` when the manager's routing can be skipped.
+
+        ``PoolManager.urlopen`` parses every URL, looks its pool up by a normalised key and
+        sends the request target it parsed: about 100,000 of the 800,000 instructions of a
+        keep-alive GET here (valgrind). Without a
+        proxy, the pool depends only on the origin, so it is looked up once per origin (the
+        manager still owns it, and closes it if it evicts it: a closed pool is looked up
+        again); the target is sent as it is when parsing would leave it as it is
+        (``_PLAIN_TARGET``, no dot segments). Anything else goes through the manager."""
+        start = url.find("://") + 3
+        slash = url.find("/", start)
+        if start < 3 or slash < 0:
+            return None, ""
+        origin = url[:slash]
+        origins = self._origins
+        pool: Any = origins.get(origin, _UNSEEN)
+        if pool is _UNSEEN or (pool is not None and pool.pool is None):
+            pool = self._origin_pool(origin)
+        if pool is None:
+            return None, ""
+        target = url[slash:]
+        if _PLAIN_TARGET.fullmatch(target) is None or "/." in target.partition("?")[0]:
+            return None, ""
+        return pool, target
+
+    def _origin_pool(self, origin: str) -> HTTPConnectionPool | None:
+        pool: HTTPConnectionPool | None = None
+        if not any(c in origin for c in "?#@\\") and origin[: origin.find(":")] in _SCHEMES:
+            try:
+                u = parse_url(origin)
+            except ValueError:  # LocationParseError: the manager raises it for the request
+                u = None
+            if u is not None and u.host:
+                pool = self._pool.connection_from_host(u.host, port=u.port, scheme=u.scheme)
+        if len(self._origins) >= 2 * self._num_pools:
+            self._origins.clear()
+        self._origins[origin] = pool
+        return pool
+
     def send(self, request: Request, *, timeout: Timeout, stream: bool = False) -> Response:
         if self._closed:
             # urllib3 would quietly open new pools; copies of a closed client must not.
@@ -113,19 +165,27 @@ class Urllib3Transport:
             if watch is not None:
                 _local.watch = watch
                 watch.start()
-            resp = self._manager(request.url).urlopen(
-                request.method,
-                request.url,
-                body=request.content,
-                headers=request.headers.to_dict(),
-                retries=_NO_RETRIES,
-                redirect=False,
-                assert_same_host=False,
-                timeout=self._urllib3_timeout(timeout),
-                preload_content=False,
-                decode_content=True,
-                chunked=_needs_chunked(request),
-            )
+            url = request.url
+            pool, target = (None, "") if self._proxied else self._direct(url)
+            kw: dict[str, Any] = {
+                "body": request.content,
+                "headers": request.headers.to_dict(),
+                "retries": _NO_RETRIES,
+                "redirect": False,
+                "assert_same_host": False,
+                "timeout": self._urllib3_timeout(timeout),
+                "preload_content": False,
+                "decode_content": True,
+                "chunked": _needs_chunked(request),
+            }
+            resp = None
+            if pool is not None:
+                try:
+                    resp = pool.urlopen(request.method, target, **kw)
+                except ClosedPoolError:  # evicted by the manager meanwhile: nothing was sent
+                    self._origins.pop(url[: len(url) - len(target)], None)
+            if resp is None:
+                resp = self._manager(url).urlopen(request.method, url, **kw)
             content = None if stream else _read_content(resp)
         except Exception as exc:
             if watch is not None and watch.expired and not isinstance(exc, ConnectTimeoutError):
@@ -190,6 +250,7 @@ class Urllib3Transport:
 
     def close(self) -> None:
         self._closed = True
+        self._origins.clear()
         self._pool.clear()
         with self._lock:
             for manager in self._proxy_managers.values():
@@ -198,6 +259,10 @@ class Urllib3Transport:
 
     def __repr__(self) -> str:
         return "Urllib3Transport()"
+
+
+_SCHEMES = frozenset({"http", "https"})
+_UNSEEN = object()
 
 
 class _Urllib3Stream(helpers.StreamedBody):
