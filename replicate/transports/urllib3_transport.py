@@ -117,11 +117,11 @@ class Urllib3Transport:
 
         ``PoolManager.urlopen`` parses every URL, looks its pool up by a normalised key and
         sends the request target it parsed: about 100,000 of the 800,000 instructions of a
-        keep-alive GET here (valgrind). Without a
-        proxy, the pool depends only on the origin, so it is looked up once per origin (the
-        manager still owns it, and closes it if it evicts it: a closed pool is looked up
-        again); the target is sent as it is when parsing would leave it as it is
-        (``_PLAIN_TARGET``, no dot segments). Anything else goes through the manager."""
+        keep-alive GET here (valgrind). Without a proxy, the pool depends only on the origin,
+        so it is looked up once per origin (the manager still owns it, and closes it if it
+        evicts it: a closed pool is looked up again); the target is sent as it is when parsing
+        would leave it as it is (``_PLAIN_TARGET``, no dot segments). Anything else goes
+        through the manager."""
         start = url.find("://") + 3
         slash = url.find("/", start)
         if start < 3 or slash < 0:
