@@ -398,7 +398,7 @@ def scenarios(quick: bool) -> list[Scenario]:
                 Metric("stall_ms", "loop stall ms", lambda s: float(s["stall_ms"])),
             ],
             target_s=0.3,
-            rounds=5,
+            rounds=9,
             target="at least 2x v2's AsyncReplicate; CPU at most 1.25x bare aiohttp",
             readme=("rps", "cpu_us"),
             verdicts=v_async,

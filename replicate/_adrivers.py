@@ -65,16 +65,49 @@ async def drive_async(
     more layers than it needs."""
     if check is not None:
         check()
-    run = _Run(transport, sleep)
-    step = Stepper(flow)
+    # The loop of _advance, written out here: a get awaits its transport one frame closer,
+    # which every resumption of the suspended call pays for. Streamed responses, the rarer
+    # actions and their _Run are only set up when the flow yields one.
+    run: _Run | None = None
+    value: Any = None
+    error: BaseException | None = None
     try:
-        while await _advance(run, step) is not None:
-            pass
-        run.opened.clear()  # a streamed response the flow returns stays open
-        result = step.result
+        while True:
+            try:
+                action = flow.send(value) if error is None else flow.throw(error)
+            except StopIteration as stop:
+                result = stop.value
+                break
+            value = error = None
+            kind = type(action)
+            if kind is Send and not action.shield and not action.stream:  # type: ignore[union-attr]
+                # the common action (a get, a list), carried out here: no coroutine of its own
+                send: Send = action  # type: ignore[assignment]
+                started = perf_counter()
+                try:
+                    value = await transport.send(send.request, timeout=send.timeout, stream=False)
+                except BaseException as exc:
+                    error = exc
+                    continue
+                value._sent_at(started)
+                continue
+            if kind is EmitAll or kind is Emit:
+                continue  # dropped: iter_async hands them over
+            carry = _CARRY.get(kind)
+            if carry is None:
+                error = TypeError(f"unknown action {action!r}")
+                continue
+            if run is None:
+                run = _Run(transport, sleep)
+            try:
+                value = await carry(run, action)
+            except BaseException as exc:
+                error = exc
+        if run is not None:
+            run.opened.clear()  # a streamed response the flow returns stays open
     finally:
         flow.close()
-        if run.opened:
+        if run is not None and run.opened:
             await run.close_opened()
     return result if then is None else then(result)
 

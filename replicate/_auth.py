@@ -105,10 +105,12 @@ class TokenAuth:
         return token_from_cog() or os.environ.get(TOKEN_ENV) or self._placeholder
 
     def auth_headers(self, request: Request) -> Mapping[str, str]:
+        cache = self._cache
+        if cache is not None and self._token is not None:
+            return cache[1]  # an explicit token's header, made once
         token = self.token()
         if not token:
             raise MissingTokenError()
-        cache = self._cache
         if cache is not None and cache[0] == token:
             return cache[1]
         headers = {"Authorization": f"Bearer {token}"}

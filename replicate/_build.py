@@ -118,6 +118,8 @@ def build_request(
                 raise TypeError(f"header {key!r} must be a string, not {type(value).__name__}")
             else:
                 req_headers[key] = value
+    if method in _METHODS:  # upper case already
+        return Request._built(method, full_url, req_headers, body, idempotent)
     return Request(method, full_url, headers=req_headers, content=body, idempotent=idempotent)
 
 

@@ -170,7 +170,7 @@ class Headers(MutableMapping[str, str]):
         return default if item is None else item[1]
 
     def copy(self) -> Headers:
-        new = Headers()
+        new = Headers.__new__(Headers)
         new._store = self._store.copy()
         return new
 
@@ -232,6 +232,23 @@ class Request:
         self.idempotent = self.method in _IDEMPOTENT_METHODS if idempotent is None else idempotent
         self.extensions = {} if extensions is None else extensions
 
+    @staticmethod
+    def _built(
+        method: str, url: str, headers: Headers, content: Body, idempotent: bool | None
+    ) -> Request:
+        """``Request(...)`` for a method already in upper case and a Headers of its own, without
+        the checks and conversions (every call's request is made here)."""
+        new = Request.__new__(Request)
+        new.method, new.url, new.headers, new.content, new.extensions = (
+            method,
+            url,
+            headers,
+            content,
+            {},
+        )
+        new.idempotent = method in _IDEMPOTENT_METHODS if idempotent is None else idempotent
+        return new
+
     def copy(self, **changes: Any) -> Request:
         new = Request.__new__(Request)
         if not changes:  # every authorised send makes one of these
@@ -245,6 +262,20 @@ class Request:
         new.content = changes.get("content", self.content)
         new.idempotent = changes.get("idempotent", self.idempotent)
         new.extensions = changes.get("extensions", self.extensions)
+        return new
+
+    def _with_headers(self, headers: Mapping[str, str]) -> Request:
+        """A copy with ``headers`` set on a copy of its own headers (a send's credentials)."""
+        new = Request.__new__(Request)
+        new.method, new.url, new.content = self.method, self.url, self.content
+        new.idempotent, new.extensions = self.idempotent, self.extensions
+        mine = new.headers = Headers.__new__(Headers)
+        store = mine._store = self.headers._store.copy()
+        if type(headers) is dict:
+            for k, v in headers.items():
+                store[k.lower()] = (k, v)
+        else:
+            mine.update(headers)
         return new
 
     def __repr__(self) -> str:

@@ -145,7 +145,9 @@ def send_flow(
     error (whose response carries the same count) or the transport's APIConnectionError
     otherwise.
     """
-    timeout = _effective_timeout(request, timeout)
+    prefer = request.headers.get("prefer")
+    if prefer:
+        timeout = _effective_timeout(prefer, timeout)
     observe = sender.observe if sender.observers else None
     debug = log.isEnabledFor(logging.DEBUG)
     replay = _NO_BODY if request.content is None else _Replay(request.content)
@@ -179,11 +181,10 @@ def send_flow(
             and "authorization" not in prepared.headers
             and sender.auth_scope.allows(prepared.url)
         ):
-            wire = prepared.copy()
             if sender.auth_inline:
-                wire.headers.update(sender.auth_headers(prepared))
+                wire = prepared._with_headers(sender.auth_headers(prepared))
             else:
-                wire.headers.update((yield Call(sender.auth_headers, (prepared,), _AUTH)))
+                wire = prepared._with_headers((yield Call(sender.auth_headers, (prepared,), _AUTH)))
         if replay.file is not None:  # a hook may have read the file: send it from its start
             replay.file.seek(replay.start)
         if debug:
@@ -426,11 +427,8 @@ def _redirect(request: Request, response: Response, allow_auth: bool) -> tuple[R
     return new, allow_auth
 
 
-def _effective_timeout(request: Request, timeout: Timeout) -> Timeout:
+def _effective_timeout(prefer: str, timeout: Timeout) -> Timeout:
     """Let a sync-mode request (``Prefer: wait[=N]``) outlast the server's wait window."""
-    prefer = request.headers.get("prefer")
-    if not prefer:
-        return timeout
     for part in prefer.split(","):
         name, _, value = part.strip().partition("=")
         if name.strip().lower() == "wait":

@@ -125,19 +125,19 @@ class Resource:
         idempotent: bool | None = None,
     ) -> Request:
         """The Request for a call, with the caller's ``extra_*`` options merged in."""
-        extra_headers = options.get("extra_headers")
-        extra_query = options.get("extra_query")
-        extra_body = options.get("extra_body")
-        if extra_body:
-            if body is UNSET:
-                body = dict(extra_body)
-            elif isinstance(body, dict):
-                body = {**body, **extra_body}
-            else:
-                raise TypeError("extra_body can only extend a JSON object body")
-        if extra_query:
-            params = {**(params or {}), **extra_query}
-        headers = merge_headers(headers, extra_headers)
+        if options:  # most calls have none
+            extra_body = options.get("extra_body")
+            if extra_body:
+                if body is UNSET:
+                    body = dict(extra_body)
+                elif isinstance(body, dict):
+                    body = {**body, **extra_body}
+                else:
+                    raise TypeError("extra_body can only extend a JSON object body")
+            extra_query = options.get("extra_query")
+            if extra_query:
+                params = {**(params or {}), **extra_query}
+            headers = merge_headers(headers, options.get("extra_headers"))
         return self._client._core.build(
             method,
             path,
@@ -151,6 +151,8 @@ class Resource:
     def _send(
         self, request: Request, options: Mapping[str, Any], *, stream: bool = False
     ) -> Generator[Action, Any, Response]:
+        if not options:
+            return self._client._core.send_flow(request, stream=stream)
         timeout = options.get("timeout", NOT_GIVEN)
         return self._client._core.send_flow(
             request, timeout=timeout, max_retries=options.get("max_retries"), stream=stream
