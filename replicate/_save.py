@@ -3,6 +3,11 @@
 :func:`write_atomically` and :func:`awrite_atomically` take the same steps, through
 :class:`_TempSibling`: open a temporary sibling of the target, write each chunk to it, then
 rename it over the target once every chunk is in, or remove it if anything failed.
+
+That guards against everything that stops a download (an error, a short body, Ctrl-C, a killed
+process). The file is not fsynced before the rename, as pip's and huggingface_hub's downloads
+are not: waiting for the disk would cost a large download a third of its speed, and only a
+power loss or a crash of the whole system could then leave the renamed file short.
 """
 
 from __future__ import annotations
@@ -87,11 +92,8 @@ class _TempSibling:
         self._out.write(chunk)
 
     def commit(self) -> None:
-        """Make the file whole on disk, then put it in the target's place."""
-        out = self._out
-        out.flush()
-        os.fsync(out.fileno())
-        out.close()
+        """Put the written file in the target's place."""
+        self._out.close()
         os.replace(self._temp, self._target)
 
     def abort(self) -> None:

@@ -19,7 +19,6 @@ cookies, auth, event hooks, limits and its own transport apply) but never closes
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 import ssl
@@ -542,6 +541,8 @@ class AsyncHttpxTransport(_HttpxTransportBase[httpx.AsyncClient]):
             if deadline is None:
                 resp, content = await _asend(client, hx_request)
             else:
+                import asyncio  # loaded already, in a running loop; not at import (~20 ms)
+
                 try:
                     # The whole exchange, to the end of the body, bounded by the deadline.
                     resp, content = await asyncio.wait_for(
