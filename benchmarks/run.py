@@ -319,6 +319,7 @@ def scenarios(quick: bool) -> list[Scenario]:
             SYNC,
             [CPU_US, WALL_US],
             runs=3,
+            rounds=11,  # single samples vary by +-25% on a busy machine
             target="CPU at most 1.15x the floor, in three runs out of three",
             verdicts=v_get,
         ),
