@@ -524,3 +524,33 @@ def test_with_raw_response(httpserver: HTTPServer, client: replicate.Replicate, 
     # The plain resource still returns plain values.
     plain = case.plain(client)
     assert isinstance(plain, case.item_type) and case.key(plain) == case.expected
+
+
+def test_a_get_with_options_sends_them(httpserver: HTTPServer, client: replicate.Replicate) -> None:
+    # A get without options takes a shorter path than one with them: both send the same request.
+    path = f"/v1/models/acme/hot-dog/versions/{VERSION_ID}"
+    answer = {"id": VERSION_ID, "created_at": "2024-01-01T00:00:00Z", "openapi_schema": {}}
+    httpserver.expect_request(
+        path, query_string="debug=true", headers={"X-Team": "ml"}
+    ).respond_with_json(answer)
+    httpserver.expect_request(path, query_string="").respond_with_json(answer)
+    got = client.models.versions.get(
+        "acme", "hot-dog", VERSION_ID, extra_headers={"X-Team": "ml"}, extra_query={"debug": True}
+    )
+    plain = client.models.versions.get("acme", "hot-dog", VERSION_ID)
+    assert got == plain and got.id == VERSION_ID
+    first, second = (entry[0] for entry in httpserver.log)
+    assert first.headers["X-Team"] == "ml" and "X-Team" not in second.headers
+    assert first.headers["Authorization"] == second.headers["Authorization"]
+
+
+def test_a_get_with_max_retries_zero_is_sent_once(
+    httpserver: HTTPServer, client: replicate.Replicate
+) -> None:
+    httpserver.expect_request("/v1/account").respond_with_json({"detail": "busy"}, status=503)
+    with pytest.raises(replicate.APIStatusError) as caught:
+        client.account.get(max_retries=0)
+    assert caught.value.status_code == 503 and len(httpserver.log) == 1
+    with pytest.raises(replicate.APIStatusError):
+        client.account.get()  # the client's retries: the same 503 again and again
+    assert len(httpserver.log) > 2

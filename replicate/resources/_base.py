@@ -90,6 +90,18 @@ def call_flow(
     return response, value
 
 
+class _Decode:
+    """A plain call's last step: its response's body decoded as ``cast`` (``decode_as``)."""
+
+    __slots__ = ("cast",)
+
+    def __init__(self, cast: Any) -> None:
+        self.cast = cast
+
+    def __call__(self, response: Response) -> Any:
+        return decode_as(response, self.cast)
+
+
 class Resource:
     """Base of every resource: holds the client it sends through."""
 
@@ -211,6 +223,15 @@ class Resource:
         defer = self._client._streamed
         send = self._send(request, options, stream=stream or defer)
         return self._client._execute(call_flow(send, cast, wrap, defer=defer))
+
+    def _get(self, path: str, cast: Any, options: Mapping[str, Any]) -> Any:
+        """``_call("GET", path, cast=cast, options=options)``, with fewer layers when there is
+        nothing but the value to return (no options, a plain client): the most common call."""
+        client = self._client
+        if options or client._raw or client._streamed:
+            return self._call("GET", path, cast=cast, options=options)
+        core = client._core
+        return client._run(core.send_flow(core.build("GET", path)), _Decode(cast))
 
     def _encoded_call_flow(
         self,

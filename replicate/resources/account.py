@@ -21,7 +21,7 @@ class AccountResource(Resource):
     def get(self, **options: Unpack[RequestOptions]) -> Account:
         """The user or organization that owns the API token."""
         check_options("get", options)
-        return self._call("GET", "/account", cast=Account, options=options)  # type: ignore[no-any-return]
+        return self._get("/account", Account, options)  # type: ignore[no-any-return]
 
 
 __all__ = ["AccountResource"]

@@ -28,7 +28,7 @@ class Collections(Resource):
         """A collection with its models and full description."""
         check_options("get", options)
         path = f"/collections/{path_param('collection_slug', collection_slug)}"
-        return self._call("GET", path, cast=Collection, options=options)  # type: ignore[no-any-return]
+        return self._get(path, Collection, options)  # type: ignore[no-any-return]
 
 
 __all__ = ["Collections"]

@@ -67,7 +67,7 @@ class Deployments(Resource):
         """One deployment, with its current release (version and hardware configuration)."""
         check_options("get", options)
         path = deployment_path(deployment_owner, deployment_name)
-        return self._call("GET", path, cast=Deployment, options=options)  # type: ignore[no-any-return]
+        return self._get(path, Deployment, options)  # type: ignore[no-any-return]
 
     def list(self, **options: Unpack[RequestOptions]) -> SyncPage[Deployment]:
         """The deployments of the token's account, across every page (iterate), or page by

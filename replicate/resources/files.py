@@ -68,7 +68,7 @@ class Files(Resource):
     def get(self, file_id: str, **options: Unpack[RequestOptions]) -> File:
         check_options("get", options)
         path = f"/files/{path_param('file_id', file_id)}"
-        return self._call("GET", path, cast=File, options=options)  # type: ignore[no-any-return]
+        return self._get(path, File, options)  # type: ignore[no-any-return]
 
     def list(self, **options: Unpack[RequestOptions]) -> SyncPage[File]:
         """Files, newest first, across every page (iterate), or page by page."""

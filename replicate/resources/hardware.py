@@ -22,7 +22,7 @@ class HardwareResource(Resource):
         """Every hardware option (``name`` and the ``sku`` to pass as ``hardware=``). The API
         returns a bare JSON array, not a page."""
         check_options("list", options)
-        return self._call("GET", "/hardware", cast=list[Hardware], options=options)  # type: ignore[no-any-return]
+        return self._get("/hardware", list[Hardware], options)  # type: ignore[no-any-return]
 
 
 __all__ = ["HardwareResource"]

@@ -86,7 +86,7 @@ class Models(Resource):
         example."""
         check_options("get", options)
         path = model_path(model_owner, model_name)
-        return self._call("GET", path, cast=Model, options=options)  # type: ignore[no-any-return]
+        return self._get(path, Model, options)  # type: ignore[no-any-return]
 
     def list(
         self,
@@ -217,7 +217,7 @@ class ModelVersions(Resource):
         """One version, with its OpenAPI schema (the model's inputs and outputs)."""
         check_options("get", options)
         path = _version_path(model_owner, model_name, version_id)
-        return self._call("GET", path, cast=Version, options=options)  # type: ignore[no-any-return]
+        return self._get(path, Version, options)  # type: ignore[no-any-return]
 
     def delete(
         self,

@@ -109,7 +109,7 @@ class Predictions(Resource):
     def get(self, prediction_id: str, **options: Unpack[RequestOptions]) -> Prediction:
         check_options("get", options)
         path = f"/predictions/{path_param('prediction_id', prediction_id)}"
-        return self._call("GET", path, cast=Prediction, options=options)  # type: ignore[no-any-return]
+        return self._get(path, Prediction, options)  # type: ignore[no-any-return]
 
     def list(
         self,

@@ -85,7 +85,7 @@ class Trainings(Resource):
         version in ``output``."""
         check_options("get", options)
         path = f"/trainings/{path_param('training_id', training_id)}"
-        return self._call("GET", path, cast=Training, options=options)  # type: ignore[no-any-return]
+        return self._get(path, Training, options)  # type: ignore[no-any-return]
 
     def list(self, **options: Unpack[RequestOptions]) -> SyncPage[Training]:
         """The token's trainings, newest first, across every page (iterate), or page by page."""
