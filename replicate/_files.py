@@ -140,7 +140,10 @@ class FileOutput:
 
         The body goes to a temporary file in the same directory, renamed over ``path`` only once
         it is complete: a failed or short download (fewer bytes than the server announced) raises
-        :class:`~replicate.APIConnectionError` and leaves no file behind.
+        :class:`~replicate.APIConnectionError` and leaves no file behind. The file is not
+        fsynced before the rename (no more than pip's downloads are): that would cost a large
+        download a third of its speed, and only a power loss or a system crash could then leave
+        it short.
         """
         target = self._target(path)
         write_atomically(target, iter(self))
