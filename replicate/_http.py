@@ -239,14 +239,9 @@ class Request:
         """``Request(...)`` for a method already in upper case and a Headers of its own, without
         the checks and conversions (every call's request is made here)."""
         new = Request.__new__(Request)
-        new.method, new.url, new.headers, new.content, new.extensions = (
-            method,
-            url,
-            headers,
-            content,
-            {},
-        )
+        new.method, new.url, new.headers, new.content = method, url, headers, content
         new.idempotent = method in _IDEMPOTENT_METHODS if idempotent is None else idempotent
+        new.extensions = {}
         return new
 
     def copy(self, **changes: Any) -> Request:
