@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from ._drivers import drive_sync, iter_sync
 from ._facade import BaseClient
-from ._response import ResponseContextManager
 
 if TYPE_CHECKING:
     from ._batch import BatchPlan
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
     from ._drivers import Flow
     from ._http import SyncTransport
     from ._plugins import TransportEntry
+    from ._response import ResponseContextManager
     from .types import BatchResult
 
 __all__ = ["Client", "Replicate"]
@@ -94,6 +94,8 @@ class Replicate(BaseClient):
         return iter_sync(flow, self._transport)
 
     def _response_manager(self, open: Callable[[], Any]) -> ResponseContextManager[Any]:
+        from ._response import ResponseContextManager
+
         return ResponseContextManager(open)
 
     def _paginate(self, first: Callable[[], Any]) -> Any:

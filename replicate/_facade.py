@@ -22,13 +22,13 @@ import msgspec
 
 from . import _logging, builtin
 from ._auth import AuthProvider
+from ._cast import Deferred
 from ._config import ClientConfig
 from ._core import ClientCore
 from ._http import AsyncTransport, Body, Response, SyncTransport, Timeout
 from ._options import RunOptions
 from ._plugins import TRANSPORT_ENV, Plugins
 from ._redact import Secret
-from ._response import APIResponse, Deferred
 from ._retry import RetryPolicy
 from ._sentinels import NOT_GIVEN, NotGiven, given
 from .builtin import DEFAULT_TRANSPORT
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from ._drivers import Flow
     from ._files import FileOutput
     from ._plugins import TransportEntry
+    from ._response import APIResponse
     from ._sse import ServerSentEvent
     from ._use import Function
     from .resources.account import AccountResource
@@ -91,8 +92,8 @@ class _Resource(Generic[R]):
 
 class _LazyClass:
     """A class attribute naming a class that is imported when first read: ``FileOutput``'s
-    module (and the ``_save`` it needs) would cost every first client, most of which never
-    return a file, a fraction of a millisecond."""
+    module (and the ``_save`` it needs), or ``APIResponse``'s, would cost every first client,
+    most of which never return a file or a raw response, a fraction of a millisecond each."""
 
     def __init__(self, module: str, name: str) -> None:
         self.module = module
@@ -110,7 +111,7 @@ class BaseClient:
     _core: ClientCore
     _transport: Any
     #: The wrappers a call's results come back in (each client names its colour's classes).
-    _api_response: ClassVar[type[APIResponse[Any]]] = APIResponse
+    _api_response: ClassVar[type[APIResponse[Any]]] = _LazyClass("._response", "APIResponse")  # type: ignore[assignment]
     _file_output: ClassVar[type[FileOutput]] = _LazyClass("._files", "FileOutput")  # type: ignore[assignment]
     _is_async: ClassVar[bool] = False
     _name: ClassVar[str] = "Replicate"
@@ -428,7 +429,7 @@ class BaseClient:
 
     def _wrap(self, result: tuple[Response, Any]) -> Any:
         response, value = result
-        if not self._raw or isinstance(value, APIResponse):  # a download already is one
+        if not self._raw or isinstance(value, self._api_response):  # a download already is one
             return value
         if isinstance(value, Deferred):  # streamed: decoded when asked
             return self._api_response(response, deferred=value)

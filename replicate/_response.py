@@ -14,7 +14,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from ._decode import decode_into
+from ._cast import decode_as
 from ._http import Response
 from .exceptions import ReplicateError, ResponseNotRead
 
@@ -34,38 +34,6 @@ _C = TypeVar("_C", Iterator[bytes], AsyncIterator[bytes])
 _UNPARSED: Any = object()
 #: What the colour-neutral first step of ``parse()`` answers when the body must be read first.
 _READ_FIRST: Any = object()
-
-
-def decode_as(response: Response, cast: Any) -> Any:
-    """The response body as ``cast``: None (no body), str (text), bytes, any msgspec type, or
-    :class:`~replicate.Response` for the response itself, untouched (still unread when sent
-    with ``stream=True``). A streamed body must have been read already: this reads nothing
-    (:class:`~replicate.ResponseNotRead` otherwise)."""
-    if cast is None or cast is type(None):
-        return None
-    if cast is Response:
-        return response
-    if cast is str:
-        return response.text
-    if cast is bytes:
-        return response.content
-    return decode_into(response, cast)  # what response.parse does, without its import
-
-
-class Deferred:
-    """How a call's object is decoded from a body that is not read yet (a
-    ``with_streaming_response`` call), once :class:`APIResponse` has read it: ``cast`` as
-    :func:`decode_as` takes it, then ``wrap``."""
-
-    __slots__ = ("cast", "wrap")
-
-    def __init__(self, cast: Any, wrap: Callable[[Any], Any] | None = None) -> None:
-        self.cast = cast
-        self.wrap = wrap
-
-    def __call__(self, response: Response) -> Any:
-        value = decode_as(response, self.cast)
-        return value if self.wrap is None else self.wrap(value)
 
 
 class StreamAlreadyConsumed(ReplicateError):

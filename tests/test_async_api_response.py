@@ -18,12 +18,12 @@ import msgspec
 import pytest
 
 import replicate
+from replicate._cast import Deferred
 from replicate._response import (
     APIResponse,
     AsyncAPIResponse,
     AsyncBinaryAPIResponse,
     AsyncResponseContextManager,
-    Deferred,
     StreamAlreadyConsumed,
 )
 from replicate.exceptions import ResponseNotRead

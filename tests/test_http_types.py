@@ -27,8 +27,9 @@ from replicate import (
     SyncTransport,
     Timeout,
 )
+from replicate._cast import Deferred
 from replicate._drivers import CloseResponse, Flow, ReadBody, drive_sync
-from replicate._response import APIResponse, BinaryAPIResponse, Deferred
+from replicate._response import APIResponse, BinaryAPIResponse
 
 T = TypeVar("T")
 

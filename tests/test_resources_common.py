@@ -554,3 +554,25 @@ def test_a_get_with_max_retries_zero_is_sent_once(
     with pytest.raises(replicate.APIStatusError):
         client.account.get()  # the client's retries: the same 503 again and again
     assert len(httpserver.log) > 2
+
+
+def test_the_option_names_checked_are_request_options_keys() -> None:
+    """``RequestOptions`` exists for type checkers only; the names calls are checked against
+    are its keys, written out."""
+    import ast
+    import inspect
+
+    from replicate.resources import _base
+
+    tree = ast.parse(inspect.getsource(_base))
+    (cls,) = [
+        n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == "RequestOptions"
+    ]
+    keys = {
+        n.target.id
+        for n in cls.body
+        if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
+    }
+    assert keys == _base._OPTION_NAMES
+    with pytest.raises(TypeError, match="unexpected keyword argument 'extra_header'"):
+        _base.check_options("get", {"extra_header": {}})

@@ -644,6 +644,8 @@ TARGETS = [
     "/v1/predictions?cursor=abc%2Fdef&created_after=2024-01-01T00%3A00%3A00%2B00%3A00",
     "/v1/models/owner/name/versions/abc:def@x,y;z=1!$&'()*+~_-.",
     "/v1/files/a%2fb",  # a lower-case escape: urllib3 upper-cases it
+    "/v1/files/a%2",  # an escape cut short, and one that is not hex: urllib3 escapes the '%'
+    "/v1/files/a%zz",
     "/v1/files/with space/and\u00e9",  # characters urllib3 escapes
     "/v1/a/./b/../c",  # dot segments: urllib3 removes them
     "/v1/a/.hidden",
@@ -687,6 +689,8 @@ def test_request_targets_reach_the_server_as_urllib3_sends_them(
     # Only what URL parsing would change went through the manager's routing.
     assert routed == [
         "/v1/files/a%2fb",
+        "/v1/files/a%2",
+        "/v1/files/a%zz",
         "/v1/files/with space/and\u00e9",
         "/v1/a/./b/../c",
         "/v1/a/.hidden",

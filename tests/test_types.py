@@ -730,9 +730,11 @@ def test_v2_names() -> None:
 
 
 def _struct_classes() -> list[type[ReplicateObject]]:
+    # Through __all__: most classes load on first use, so vars() holds only those used so far.
+    found = {getattr(rt, name) for name in rt.__all__}
     return [
         obj
-        for obj in vars(rt).values()
+        for obj in found
         if isinstance(obj, type) and issubclass(obj, ReplicateObject) and obj is not ReplicateObject
     ]
 
@@ -791,3 +793,17 @@ def test_module_imports_nothing_else_from_replicate() -> None:
                 for alias in node.names:
                     ok = alias.name.startswith("replicate.types")
                     assert ok or not alias.name.startswith("replicate"), alias.name
+
+
+def test_a_first_get_builds_only_the_prediction_structs() -> None:
+    """The other objects' module loads on first use of one of its names."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, replicate.types as t; t.decoder_for(t.Page[t.Prediction]);"
+        "loaded = 'replicate.types._objects' in sys.modules; t.Model;"
+        "print(loaded, 'replicate.types._objects' in sys.modules, t.Model.__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "Model"]
