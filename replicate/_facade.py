@@ -26,7 +26,6 @@ from ._cast import Deferred
 from ._config import ClientConfig
 from ._core import ClientCore
 from ._http import AsyncTransport, Body, Response, SyncTransport, Timeout
-from ._options import RunOptions
 from ._plugins import TRANSPORT_ENV, Plugins
 from ._redact import Secret
 from ._retry import RetryPolicy
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
     from ._batch import BatchPlan
     from ._drivers import Flow
     from ._files import FileOutput
+    from ._options import RunOptions
     from ._plugins import TransportEntry
     from ._response import APIResponse
     from ._sse import ServerSentEvent
@@ -506,6 +506,8 @@ class BaseClient:
         ones raise their subclasses. Inputs are checked against the version's schema when the
         reference names a version (fetched once per client).
         """
+        from ._options import RunOptions
+
         return self._run_with(
             ref,
             RunOptions(
@@ -579,6 +581,8 @@ class BaseClient:
         before the error propagates. Stopping early (``break``, ``close()``) does not cancel
         it: call ``client.predictions.cancel(id)`` for that.
         """
+        from ._options import RunOptions
+
         return self._stream_with(
             ref,
             RunOptions(

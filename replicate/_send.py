@@ -20,7 +20,6 @@ from urllib.parse import urljoin
 from ._auth import AuthScope, origin_of
 from ._decode import status_error
 from ._drivers import Call, CloseResponse, Flow, Interrupted, NextChunk, Send, Sleep
-from ._events import Event
 from ._http import MAX_ERROR_BODY
 from ._redact import redact_url
 from .exceptions import APIConnectionError, APIError, BodyNotReplayableError, PluginError
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
     from ._auth import AuthProvider
     from ._config import ClientConfig
     from ._deadline import Deadline
+    from ._events import Event
     from ._http import Request, Response, Timeout
     from ._retry import RetryPolicy
 
@@ -42,6 +42,14 @@ MAX_REDIRECTS = 10
 #: call's deadline still cuts it: under ``run(timeout=)`` the create's read ends by the deadline
 #: plus ``_deadline.DEADLINE_GRACE`` (``Deadline.graced``).
 SYNC_MODE_GRACE = 10.0
+
+
+def _event(kind: str, **fields: Any) -> Event:
+    """An observer event (one of ``Event``'s kinds). ``_events`` loads only for clients with
+    observers: the others never build one."""
+    from ._events import Event
+
+    return Event(kind, **fields)
 
 
 class Sender:
@@ -99,8 +107,8 @@ class Sender:
     def body_ended(self, response: Response, complete: bool, error: BaseException | None) -> None:
         """A streamed body ended (``Response._on_end``): the ``response_end`` event."""
         self.observe(
-            Event(
-                Event.RESPONSE_END,
+            _event(
+                "response_end",
                 request=response.request,
                 response=response,
                 error=error,
@@ -190,7 +198,7 @@ def send_flow(
         if debug:
             log.debug("%s %s (attempt %d)", prepared.method, redact_url(prepared.url), attempt + 1)
         if observe is not None:
-            observe(Event(Event.REQUEST, request=prepared, attempt=attempt))
+            observe(_event("request", request=prepared, attempt=attempt))
             sent = perf_counter()
         try:
             response: Response = yield Send(
@@ -200,8 +208,8 @@ def send_flow(
             exc.request = prepared
             if observe is not None:
                 observe(
-                    Event(
-                        Event.ERROR,
+                    _event(
+                        "error",
                         request=prepared,
                         error=exc,
                         attempt=attempt,
@@ -231,8 +239,8 @@ def send_flow(
             else:
                 duration = response._elapsed
             observe(
-                Event(
-                    Event.RESPONSE,
+                _event(
+                    "response",
                     request=prepared,
                     response=response,
                     attempt=attempt,
@@ -255,9 +263,7 @@ def send_flow(
             elif replay.problem is not None:
                 raise replay.error(prepared, resend, response)
             if observe is not None:
-                observe(
-                    Event(Event.REDIRECT, request=prepared, response=response, data=request.url)
-                )
+                observe(_event("redirect", request=prepared, response=response, data=request.url))
             continue
 
         if status == 401 and not refreshed and allow_auth:
@@ -386,8 +392,8 @@ def _retry_sleep(
     )
     if observe is not None:
         observe(
-            Event(
-                Event.RETRY,
+            _event(
+                "retry",
                 request=request,
                 response=response,
                 error=error,

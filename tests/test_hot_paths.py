@@ -104,13 +104,18 @@ def test_a_zip_on_sys_path_is_left_to_importlib_metadata(
 # --- a client with only the built-ins ----------------------------------------------------------
 
 
-def test_a_first_client_without_plugins_needs_no_pluggy(tmp_path: Path) -> None:
+def _clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without REPLICATE_* settings or proxies, plus ``extra``."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("REPLICATE_") and not k.lower().endswith("_proxy")
     }
-    env["REPLICATE_PLUGINS"] = ""
+    return env | extra
+
+
+def test_a_first_client_without_plugins_needs_no_pluggy(tmp_path: Path) -> None:
+    env = _clean_env(REPLICATE_PLUGINS="")
     code = textwrap.dedent(
         """
         import sys
@@ -126,6 +131,33 @@ def test_a_first_client_without_plugins_needs_no_pluggy(tmp_path: Path) -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout.splitlines()
     assert out == ["[]", "True True"]
+
+
+def test_a_first_get_loads_only_what_a_get_needs(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/predictions/p1").respond_with_json(
+        {"id": "p1", "status": "succeeded", "output": ["a"], "logs": "done\n"}
+    )
+    env = _clean_env(REPLICATE_PLUGINS="")
+    code = textwrap.dedent(
+        f"""
+        import sys
+        import replicate
+        client = replicate.Replicate(bearer_token="x", base_url={httpserver.url_for("/v1")!r})
+        prediction = client.predictions.get("p1")
+        print(sorted(m for m in (
+            "replicate._events",  # observer events: only with observers
+            "replicate._options",  # run() and stream() options
+            "replicate._create",  # create requests
+            "replicate._response",  # with_raw_response / with_streaming_response
+            "replicate.types._objects",  # every object but predictions
+        ) if m in sys.modules))
+        print(prediction.output, repr(prediction.logs))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == ["[]", "['a'] 'done\\n'"]
 
 
 def _answers(plugins: _plugins.Plugins) -> dict[str, Any]:
@@ -238,12 +270,8 @@ def test_installed_plugins_import_their_libraries_only_when_chosen() -> None:
     # Every installed plugin is loaded by the first client, so its entry-point module must not
     # import the library it wraps: that waits for a client choosing its transport (or, for
     # opentelemetry, for the first event to record).
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("REPLICATE_") and not k.lower().endswith("_proxy")
-    }
-    env["REPLICATE_STRICT_PLUGINS"] = "1"  # a plugin that fails to load is an error, not skipped
+    # A plugin that fails to load is an error, not skipped.
+    env = _clean_env(REPLICATE_STRICT_PLUGINS="1")
     code = textwrap.dedent(
         """
         import sys

@@ -6,7 +6,6 @@ import datetime as _dt
 from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._create import create_headers, prediction_body
 from .._sentinels import NOT_GIVEN, NotGiven, given
 from ..types import Page, Prediction
 from ._base import Resource, call_flow, check_options, path_param
@@ -38,6 +37,8 @@ def create_prediction(
 ) -> Prediction:
     """The one create call behind predictions, models.predictions and deployments.predictions:
     headers checked, input files encoded in the same flow, then one POST."""
+    from .._create import create_headers, prediction_body  # only creates need it
+
     check_options("create", options)
     return resource._call(  # type: ignore[no-any-return]
         "POST",
