@@ -309,7 +309,7 @@ def scenarios(quick: bool) -> list[Scenario]:
             SYNC,
             [MS],
             kind="cold",
-            rounds=15,  # a fresh process's start varies by +-20%: more rounds, a steadier median
+            rounds=25,  # a fresh process's start varies by +-20%: more rounds, a steadier median
             target="at most 1.1x the floor",
             verdicts=v_cold,
         ),
@@ -333,6 +333,7 @@ def scenarios(quick: bool) -> list[Scenario]:
                 Metric("read_ms", "+ read all ms", per("read_cpu_s", "n", 1e3), "{:.3f}"),
             ],
             rounds=11,
+            readme=("cpu_ms", "read_ms"),
             target="at most 1.15x the floor; at least 40x faster than v2",
             verdicts=v_page,
         ),
