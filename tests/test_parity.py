@@ -23,6 +23,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import msgspec
 import pytest
 from conftest import TOKEN, threaded_server
 from pytest_httpserver import HTTPServer
@@ -833,7 +834,7 @@ def predictions_cancel(r: Runner) -> Observed:
         "id": got.id,
         "status": got.status,
         "requests": seen(r.api),
-        "prediction": got.to_dict(),
+        "prediction": msgspec.to_builtins(got),
     }
 
 

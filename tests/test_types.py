@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import ast
-import copy
 import datetime
 import json
 import pickle
 import re
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -388,10 +386,7 @@ def _check_schema(schema: dict[str, Any], t: mi.Type, where: str) -> None:
         declared = {f.encode_name: f for f in structs[0].fields}
         for prop, prop_schema in schema.get("properties", {}).items():
             assert prop in declared, f"{where}.{prop} is declared by the spec but not the Struct"
-            t = declared[prop].type
-            if isinstance(t, mi.RawType):  # decoded on first read, as the descriptor's type
-                t = mi.type_info(getattr(structs[0].cls, declared[prop].name).type)
-            _check_schema(prop_schema, t, f"{where}.{prop}")
+            _check_schema(prop_schema, declared[prop].type, f"{where}.{prop}")
         for prop in schema.get("required", []):
             # Required in the spec never means required in the Struct, except identifiers.
             assert prop in declared, f"{where}.{prop}"
@@ -755,9 +750,6 @@ def _walk_types(t: mi.Type, seen: set[type]) -> list[mi.Type]:
             return out
         seen.add(t.cls)
         for f in t.fields:
-            if issubclass(t.cls, rt.Prediction) and f.name in {"input", "output", "logs"}:
-                assert isinstance(f.type, mi.RawType)  # decoded on first read (tested below)
-                continue
             out += _walk_types(f.type, seen)
     elif isinstance(t, mi.UnionType):
         for m in t.types:
@@ -780,96 +772,6 @@ def test_struct_config() -> None:
         assert config.omit_defaults, cls
         for t in _walk_types(mi.type_info(cls), set()):
             assert not isinstance(t, (mi.RawType, mi.LiteralType, mi.EnumType)), (cls, t)
-
-
-LAZY_BODY = (
-    b'{"id":"p1","status":"succeeded","input":{"prompt":"hi"},'
-    b'"output":["https://replicate.delivery/a.png",{"k":[1,2.5,null]}],'
-    b'"logs":"step 1\\nstep 2 \\u00e9\\n","metrics":{"predict_time":1.5}}'
-)
-LAZY_OUTPUT = ["https://replicate.delivery/a.png", {"k": [1, 2.5, None]}]
-LAZY_LOGS = "step 1\nstep 2 \u00e9\n"
-
-
-def test_prediction_output_and_logs_are_decoded_on_first_read() -> None:
-    p = decoder_for(rt.Prediction).decode(LAZY_BODY)
-    # Until read, the storage holds raw JSON (what asdict/astuple, as documented, show).
-    raw = msgspec.structs.asdict(p)
-    assert all(isinstance(raw[name], msgspec.Raw) for name in ("input", "output", "logs"))
-    assert bytes(raw["logs"]) == b'"step 1\\nstep 2 \\u00e9\\n"'
-    assert bytes(raw["input"]) == b'{"prompt":"hi"}'
-    assert p.input == {"prompt": "hi"}
-    assert p.output == LAZY_OUTPUT
-    assert p.logs == LAZY_LOGS
-    assert p.output is p.output  # decoded once, then kept
-    after = msgspec.structs.asdict(p)
-    assert after["output"] == LAZY_OUTPUT and after["logs"] == LAZY_LOGS
-    assert after["input"] == {"prompt": "hi"}
-    p.output = "replaced"
-    assert p.output == "replaced" and msgspec.structs.asdict(p)["output"] == "replaced"
-
-
-def test_an_unread_prediction_prints_compares_pickles_and_converts_by_value() -> None:
-    def fresh() -> rt.Prediction:
-        return decoder_for(rt.Prediction).decode(LAZY_BODY)
-
-    built = rt.Prediction(
-        id="p1",
-        status="succeeded",
-        input={"prompt": "hi"},
-        output=LAZY_OUTPUT,
-        logs=LAZY_LOGS,
-        metrics=rt.PredictionMetrics(predict_time=1.5),
-    )
-    assert fresh() == built and built == fresh() and fresh() == fresh()
-    assert fresh() != rt.Prediction(id="p1", output=LAZY_OUTPUT)
-    assert repr(fresh()) == repr(built)
-    assert "Raw" not in repr(fresh())
-    assert list(fresh().__rich_repr__()) == list(built.__rich_repr__())
-    assert pickle.loads(pickle.dumps(fresh())) == built
-    assert b"Raw" not in pickle.dumps(fresh())
-    assert fresh().to_dict() == built.to_dict()
-    assert fresh().to_dict()["output"] == LAZY_OUTPUT
-    assert msgspec.json.decode(fresh().to_json()) == msgspec.json.decode(built.to_json())
-    # Unread fields are written as received: the same JSON values, escapes as the API sent them.
-    assert msgspec.json.decode(msgspec.json.encode(fresh())) == built.to_dict()
-    assert rt.Prediction.from_dict(built.to_dict()) == built
-    assert rt.Prediction.from_json(LAZY_BODY) == built
-    assert copy.deepcopy(fresh()) == built
-    assert msgspec.structs.replace(fresh(), id="p2").output == LAZY_OUTPUT
-
-
-def test_a_model_holding_an_unread_example_converts_by_value() -> None:
-    body = b'{"owner":"o","name":"n","default_example":' + LAZY_BODY + b"}"
-    model = decoder_for(rt.Model).decode(body)
-    assert model.to_dict()["default_example"]["output"] == LAZY_OUTPUT
-    assert model.to_dict()["default_example"]["logs"] == LAZY_LOGS
-    example = model.default_example
-    assert example is not None and example.output == LAZY_OUTPUT
-
-
-def test_raw_fields_are_copied_out_of_the_response_body() -> None:
-    body = b'{"results":[' + LAZY_BODY + b"]}"  # a buffer of its own, referenced only here
-    before = sys.getrefcount(body)
-    page = decoder_for(rt.Page[rt.Prediction]).decode(body)
-    kept = decoder_for(rt.Prediction).decode(memoryview(body)[12:-2])
-    assert sys.getrefcount(body) == before  # no Raw view keeps the body alive
-    assert kept.output == LAZY_OUTPUT and page.results[0].logs == LAZY_LOGS
-
-
-def test_logs_or_input_of_the_wrong_type_fail_on_read_with_a_validation_error() -> None:
-    p = decoder_for(rt.Prediction).decode(b'{"id":"p","logs":[1],"input":"text"}')
-    expected = re.escape("Expected `str | null`, got `array`")
-    with pytest.raises(msgspec.ValidationError, match=expected):
-        p.logs  # noqa: B018
-    with pytest.raises(msgspec.ValidationError, match=re.escape("got `str`")):
-        p.input  # noqa: B018
-    assert decoder_for(rt.Prediction).decode(b'{"id":"p","logs":null}').logs is None
-    # null is the default, as if decoded: left out of to_dict() and the repr, read or not
-    unread = decoder_for(rt.Prediction).decode(b'{"id":"p","input":null,"output":null,"logs":null}')
-    assert unread.to_dict() == {"id": "p"}
-    assert msgspec.structs.asdict(unread)["output"] is None
-    assert decoder_for(rt.Prediction).decode(b'{"id":"p"}').logs is None
 
 
 def test_module_imports_nothing_else_from_replicate() -> None:

@@ -23,13 +23,7 @@ Decoding rules, shared by every Struct:
   with ``Z`` and 0 to 9 fractional digits; msgspec parses them all (rounding to microseconds). A
   timestamp without an offset is taken to be UTC.
 * Free-form JSON (``input``, ``output``, ``openapi_schema``, ``metadata``) decodes to plain Python
-  values. ``Prediction.input``, ``output`` and ``logs`` are decoded when first read: until then a
-  prediction holds them as raw JSON, copied out of the response, so no Struct pins the response
-  buffer. Reading one, ``repr``, ``==``, pickling, :meth:`~ReplicateObject.to_dict` and
-  ``msgspec.json.encode`` all see the values. ``msgspec.structs.asdict``/``astuple``,
-  ``msgspec.to_builtins`` and ``msgspec.msgpack.encode`` read the storage directly and see a
-  ``msgspec.Raw`` (for msgpack, JSON bytes) until the fields have been read: read them, or use
-  ``to_dict()``, first.
+  values; there is no ``msgspec.Raw`` anywhere, so a Struct never pins the response buffer.
 
 Use :func:`decoder_for` to decode a response body::
 

@@ -59,13 +59,6 @@ def _aware(value: datetime.datetime | None) -> datetime.datetime | None:
     return value
 
 
-def _decode_raw(value: Any) -> Any:
-    """``to_builtins``'s hook for the raw JSON a Prediction holds until its fields are read."""
-    if type(value) is msgspec.Raw:
-        return msgspec.json.decode(value)
-    raise NotImplementedError(f"Encoding objects of type {type(value).__name__} is unsupported")
-
-
 # Not frozen, on purpose: the client refreshes a Prediction or Training in place while polling
 # (as v1's ``reload()`` did), and users may tweak an object before passing it on. The cost is
 # that instances are unhashable. ``msgspec.structs.replace(obj, field=...)`` makes a changed copy.
@@ -87,7 +80,7 @@ class ReplicateObject(
         Timestamps become RFC 3339 strings and nested objects become dicts. Fields that are
         ``None`` are left out.
         """
-        result: dict[str, Any] = msgspec.to_builtins(self, enc_hook=_decode_raw)
+        result: dict[str, Any] = msgspec.to_builtins(self)
         return result
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -104,10 +97,9 @@ class ReplicateObject(
     def from_dict(cls: type[_ObjT], data: Any) -> _ObjT:
         """Build an object from decoded JSON (e.g. a webhook payload parsed elsewhere).
 
-        Uses the same lenient rules as :func:`decoder_for`, by going through JSON: that is
-        what keeps ``Prediction.output`` and ``logs`` as raw JSON until read, as decoding does.
+        Uses the same lenient rules as :func:`decoder_for`.
         """
-        return decoder_for(cls).decode(msgspec.json.encode(data))
+        return msgspec.convert(data, cls, strict=False)
 
     @classmethod
     def from_json(cls: type[_ObjT], data: bytes | str) -> _ObjT:
